@@ -1,0 +1,71 @@
+//! Server functions: thin wrappers that parse input, call one service and map its error.
+
+use crate::error::AppError;
+use domain::{CategoryCard, HomePage, ListingPage, ProductDetail};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What every page needs: the shop's name, its public URL and the category menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutData {
+    pub shop_name: String,
+    pub public_url: String,
+    pub categories: Vec<CategoryCard>,
+}
+
+#[cfg(feature = "ssr")]
+fn services() -> Result<services::Services, AppError> {
+    use_context::<services::Services>().ok_or_else(|| {
+        tracing::error!("Services missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+#[server(prefix = "/api", endpoint = "layout")]
+pub async fn get_layout() -> Result<LayoutData, AppError> {
+    let s = services()?;
+    Ok(LayoutData {
+        shop_name: s.settings.shop_name.clone(),
+        public_url: s.settings.public_url.clone(),
+        categories: s.catalog.top_categories().await?,
+    })
+}
+
+#[server(prefix = "/api", endpoint = "home")]
+pub async fn get_home() -> Result<HomePage, AppError> {
+    let home = services()?.catalog.home().await?;
+    Ok((*home).clone())
+}
+
+#[server(prefix = "/api", endpoint = "listing")]
+pub async fn get_listing(
+    slug: String,
+    page: Option<String>,
+    sort: Option<String>,
+    min_price: Option<String>,
+    max_price: Option<String>,
+    in_stock: Option<String>,
+) -> Result<ListingPage, AppError> {
+    let s = services()?;
+    let not_found = || AppError::NotFound("We could not find that category.".into());
+    domain::Slug::parse(&slug).map_err(|_| not_found())?;
+    let pairs = [("page", &page), ("sort", &sort), ("min_price", &min_price), ("max_price", &max_price), ("in_stock", &in_stock)];
+    let query = domain::ListingQuery::parse(
+        pairs.iter().filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))),
+        s.catalog.currency(),
+    )
+    .map_err(|e| AppError::BadRequest(e.message))?;
+    let listing = s.catalog.listing(&slug, &query).await.map_err(|e| match e {
+        services::catalog::CatalogError::NotFound(_) => not_found(),
+        other => other.into(),
+    })?;
+    Ok((*listing).clone())
+}
+
+#[server(prefix = "/api", endpoint = "product")]
+pub async fn get_product(slug: String) -> Result<ProductDetail, AppError> {
+    let not_found = || AppError::NotFound("We could not find that product. It may have been removed.".into());
+    domain::Slug::parse(&slug).map_err(|_| not_found())?;
+    let product = services()?.catalog.product(&slug).await?;
+    product.as_ref().clone().ok_or_else(not_found)
+}

@@ -1,0 +1,6 @@
+//! Building blocks the pages share.
+
+pub mod cards;
+pub mod error_view;
+pub mod layout;
+pub mod seo;

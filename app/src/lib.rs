@@ -1,0 +1,78 @@
+//! The Emporium storefront, compiled for the server (`ssr`) and the browser (`hydrate`).
+
+pub mod api;
+mod components;
+pub mod error;
+mod pages;
+
+use api::{get_layout, LayoutData};
+use components::layout::{Footer, Header};
+use error::AppError;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="theme-color" content="#1c1917" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options=options.clone() />
+                <HashedStylesheet options id="leptos" />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-stone-50 text-stone-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The layout resource, shared by the header, footer and the pages' SEO tags.
+pub(crate) type LayoutResource = Resource<Result<LayoutData, AppError>>;
+
+/// The storefront: layout, routes and the 404 fallback.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let layout: LayoutResource = Resource::new(|| (), |_| get_layout());
+    provide_context(layout);
+
+    // Marks the page once the wasm has taken over, so tests and styles can tell.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Emporium".to_owned() } else { format!("{title} · Emporium") }
+        } />
+        <Meta name="description" content="Emporium: well-made clothing, shoes, home goods, electronics and outdoor gear." />
+        <Link rel="icon" href="/favicon.ico" />
+        <Router>
+            <a
+                href="#main"
+                class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded focus:bg-white focus:px-4 focus:py-2 focus:shadow"
+            >
+                "Skip to content"
+            </a>
+            <Header />
+            <main id="main" class="mx-auto w-full max-w-7xl px-4 pb-16 sm:px-6 lg:px-8">
+                <Routes fallback=pages::not_found::NotFound>
+                    <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/c/:slug") view=pages::category::CategoryPage ssr=SsrMode::Async />
+                    <Route path=path!("/p/:slug") view=pages::product::ProductPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+            <Footer />
+        </Router>
+    }
+}

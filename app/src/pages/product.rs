@@ -1,0 +1,241 @@
+//! The product page: gallery, variant picker, price, stock and details.
+//!
+//! The selected variant and image live in the URL (`?variant=SKU&image=N`), so every
+//! choice is a plain link before hydration; afterwards a click updates the URL in place
+//! and price, stock and SKU change without a reload.
+
+use crate::api::get_product;
+use crate::components::error_view::ErrorView;
+use crate::components::seo::{json_ld, Seo};
+use crate::pages::category::Breadcrumbs;
+use crate::LayoutResource;
+use domain::{ProductDetail, VariantView};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::NavigateOptions;
+
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let layout = expect_context::<LayoutResource>();
+    let product = Resource::new(move || params.read().get("slug").unwrap_or_default(), get_product);
+    view! {
+        <Suspense fallback=|| view! { <p class="py-24 text-center text-stone-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let base = layout.await.map(|l| l.public_url).unwrap_or_default();
+                match product.await {
+                    Ok(p) => view! { <ProductView product=p base /> }.into_any(),
+                    Err(e) => view! { <ErrorView error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Which image to show first: the one asked for, else the one of the variant's colour.
+fn image_index(p: &ProductDetail, asked: Option<usize>, variant: Option<&VariantView>) -> usize {
+    if let Some(i) = asked.filter(|i| *i < p.images.len()) {
+        return i;
+    }
+    variant
+        .and_then(|v| {
+            p.images.iter().position(|img| v.options.iter().any(|o| img.alt.ends_with(&format!(" in {o}"))))
+        })
+        .unwrap_or(0)
+}
+
+fn structured_data(p: &ProductDetail, base: &str) -> String {
+    let offers: Vec<serde_json::Value> = p
+        .variants
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "@type": "Offer",
+                "sku": v.sku,
+                "price": v.price.to_major_string(),
+                "priceCurrency": v.price.currency().code(),
+                "availability": if v.in_stock() { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" },
+                "url": format!("{base}/p/{}?variant={}", p.slug, v.sku),
+            })
+        })
+        .collect();
+    json_ld(&serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": p.name,
+        "description": p.description,
+        "sku": p.variants.first().map(|v| v.sku.clone()),
+        "brand": { "@type": "Brand", "name": p.brand },
+        "category": p.category.name,
+        "image": p.images.iter().map(|i| format!("{base}{}", i.url)).collect::<Vec<_>>(),
+        "offers": offers,
+    }))
+}
+
+#[component]
+fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let ld = structured_data(&product, &base);
+    let slug = product.slug.clone();
+    let first_image = product.images.first().map(|i| i.url.clone());
+    let product = StoredValue::new(product);
+
+    let variant = Memo::new(move |_| {
+        let sku = query.read().get("variant");
+        product.with_value(|p| p.selected_variant(sku.as_deref()).cloned())
+    });
+    let image = Memo::new(move |_| {
+        let asked = query.read().get("image").and_then(|i| i.parse::<usize>().ok());
+        product.with_value(|p| image_index(p, asked, variant.get().as_ref()))
+    });
+
+    // Client-side: change the URL in place, without scrolling to the top.
+    let go = move |href: String| {
+        let navigate = navigate.clone();
+        move |ev: leptos::ev::MouseEvent| {
+            ev.prevent_default();
+            navigate(&href, NavigateOptions { replace: true, scroll: false, ..Default::default() });
+        }
+    };
+
+    let (name, description, brand, category, ancestors, option_names, images, attributes) = product.with_value(|p| {
+        (
+            p.name.clone(),
+            p.description.clone(),
+            p.brand.clone(),
+            p.category.clone(),
+            p.ancestors.clone(),
+            p.option_names.clone(),
+            p.images.clone(),
+            p.attributes.clone(),
+        )
+    });
+    let mut trail = ancestors;
+    trail.push(category);
+    let image_count = images.len();
+    let images = StoredValue::new(images);
+    let price = move || variant.get().map(|v| v.price.to_string()).unwrap_or_default();
+    let sku = move || variant.get().map(|v| v.sku).unwrap_or_default();
+    let stock_label = move || variant.get().map(|v| v.stock_label()).unwrap_or_default();
+    let in_stock = move || variant.get().is_some_and(|v| v.in_stock());
+    let max_qty = move || variant.get().map(|v| v.stock.clamp(1, 99)).unwrap_or(1);
+
+    let option_slug = slug.clone();
+    let go_option = go.clone();
+    let pickers = option_names
+        .into_iter()
+        .enumerate()
+        .map(|(index, option_name)| {
+            let slug = option_slug.clone();
+            let go = go_option.clone();
+            let label = option_name.clone();
+            view! {
+                <fieldset class="mt-6">
+                    <legend class="text-sm font-semibold text-stone-900">
+                        {label} ": "
+                        <span class="font-normal text-stone-600">
+                            {move || variant.get().and_then(|v| v.options.get(index).cloned()).unwrap_or_default()}
+                        </span>
+                    </legend>
+                    <div class="mt-2 flex flex-wrap gap-2" role="group" aria-label=option_name data-testid=format!("option-{index}")>
+                        {move || {
+                            let Some(current) = variant.get() else { return Vec::new() };
+                            product.with_value(|p| p.option_choices(index, &current)).into_iter().map(|choice| {
+                                let href = format!("/p/{}?variant={}", slug, choice.sku);
+                                let class = match (choice.selected, choice.available) {
+                                    (true, _) => "option option-selected",
+                                    (false, true) => "option",
+                                    (false, false) => "option option-unavailable",
+                                };
+                                view! {
+                                    <a href=href.clone() class=class on:click=go(href.clone())
+                                       aria-current=choice.selected.then_some("true")
+                                       title=(!choice.available).then_some("Out of stock in this combination")>
+                                        {choice.value}
+                                    </a>
+                                }
+                            }).collect_view().into_iter().collect::<Vec<_>>()
+                        }}
+                    </div>
+                </fieldset>
+            }
+        })
+        .collect_view();
+
+    let thumb_slug = slug.clone();
+    let go_thumb = go.clone();
+    view! {
+        <Seo
+            title=name.clone()
+            description=description.clone()
+            path=format!("/p/{slug}")
+            image=first_image.unwrap_or_default()
+            og_type="product"
+        />
+        <script type="application/ld+json" inner_html=ld></script>
+        <Breadcrumbs trail current=name.clone() />
+        <div class="mt-6 grid gap-10 lg:grid-cols-2">
+            <section aria-label="Images">
+                <div class="aspect-square overflow-hidden rounded-2xl bg-stone-100">
+                    {move || images.with_value(|imgs| imgs.get(image.get()).cloned()).map(|img| view! {
+                        <img src=img.url alt=img.alt width="800" height="800" class="h-full w-full object-cover" data-testid="main-image" />
+                    })}
+                </div>
+                {(image_count > 1).then(|| view! {
+                    <ul class="mt-4 grid grid-cols-4 gap-3" aria-label="More images">
+                        {images.get_value().into_iter().enumerate().map(|(i, img)| {
+                            let go = go_thumb.clone();
+                            let slug = thumb_slug.clone();
+                            let href = move || format!("/p/{}?variant={}&image={i}", slug, sku());
+                            view! {
+                                <li>
+                                    <a href=href.clone() on:click=move |ev| go(href())(ev)
+                                       class=move || if image.get() == i { "thumb thumb-selected" } else { "thumb" }
+                                       aria-label=format!("Show image {}: {}", i + 1, img.alt)>
+                                        <img src=img.url.clone() alt="" width="160" height="160" class="h-full w-full object-cover" />
+                                    </a>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                })}
+            </section>
+
+            <section aria-label="Product details">
+                <p class="text-sm font-medium uppercase tracking-wide text-amber-700">{brand}</p>
+                <h1 class="mt-1 text-3xl font-semibold tracking-tight sm:text-4xl" data-testid="product-name">{name}</h1>
+                <p class="mt-4 text-2xl font-semibold" data-testid="price">{price}</p>
+                <p class="mt-1 text-sm text-stone-500">"Tax included. Free shipping over $75."</p>
+                {pickers}
+                <div class="mt-6 flex flex-wrap items-center gap-x-6 gap-y-2 text-sm">
+                    <span data-testid="stock" class=move || if in_stock() { "font-medium text-emerald-700" } else { "font-medium text-red-700" }>
+                        {stock_label}
+                    </span>
+                    <span class="text-stone-500">"SKU: " <span data-testid="sku" class="font-mono">{sku}</span></span>
+                </div>
+                <div class="mt-6 flex items-end gap-3">
+                    <div>
+                        <label for="quantity" class="block text-sm font-semibold">"Quantity"</label>
+                        <input id="quantity" name="quantity" type="number" min="1" max=max_qty value="1" inputmode="numeric" class="field mt-2 w-24" />
+                    </div>
+                    <button type="button" class="btn-primary flex-1 py-3" disabled=true aria-describedby="cart-note">
+                        {move || if in_stock() { "Add to cart" } else { "Sold out" }}
+                    </button>
+                </div>
+                <p id="cart-note" class="mt-2 text-xs text-stone-500">"Online checkout opens soon."</p>
+                <div class="prose mt-8 max-w-none text-stone-700">
+                    <h2 class="text-base font-semibold text-stone-900">"Description"</h2>
+                    <p class="mt-2 leading-relaxed">{description}</p>
+                </div>
+                {(!attributes.is_empty()).then(|| view! {
+                    <dl class="mt-8 divide-y divide-stone-200 border-y border-stone-200 text-sm" data-testid="attributes">
+                        {attributes.into_iter().map(|(k, v)| view! {
+                            <div class="flex justify-between py-3"><dt class="text-stone-500">{k}</dt><dd class="font-medium">{v}</dd></div>
+                        }).collect_view()}
+                    </dl>
+                })}
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,14 @@
+//! Types and rules shared by the server and the browser.
+//!
+//! Everything here is pure (no IO) and compiles to `wasm32-unknown-unknown`, so the
+//! storefront can format money and validate input exactly as the server does.
+
+pub mod catalog;
+pub mod listing;
+pub mod money;
+pub mod slug;
+
+pub use catalog::*;
+pub use listing::{ListingQuery, QueryError, Sort, PER_PAGE};
+pub use money::{Currency, Money, MoneyError};
+pub use slug::{Slug, SlugError};

@@ -1,0 +1,108 @@
+//! Configuration from environment variables, each with a default for local use.
+//! The README's configuration table lists them; `.env.example` shows them set.
+
+use domain::Currency;
+use std::net::SocketAddr;
+
+/// Everything the server reads from its environment.
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub redis_url: String,
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub shop_name: String,
+    pub currency: Currency,
+    pub db_max_connections: u32,
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A variable that is set but cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{name} = {value:?} is invalid: {reason}")]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    reason: String,
+}
+
+fn var(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+impl Config {
+    /// Reads the environment. Unset variables take their defaults; malformed ones are errors.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let bind_raw = var("BIND_ADDR", &var("LEPTOS_SITE_ADDR", "127.0.0.1:3000"));
+        let bind: SocketAddr = bind_raw.parse().map_err(|e: std::net::AddrParseError| ConfigError {
+            name: "BIND_ADDR",
+            value: bind_raw.clone(),
+            reason: e.to_string(),
+        })?;
+        let currency_raw = var("SHOP_CURRENCY", "USD");
+        let currency = Currency::parse(&currency_raw).map_err(|e| ConfigError {
+            name: "SHOP_CURRENCY",
+            value: currency_raw.clone(),
+            reason: e.to_string(),
+        })?;
+        let max_raw = var("DATABASE_MAX_CONNECTIONS", "16");
+        let db_max_connections = max_raw.parse().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError {
+            name: "DATABASE_MAX_CONNECTIONS",
+            value: max_raw.clone(),
+            reason: "must be a whole number above 0".into(),
+        })?;
+        let log_raw = var("LOG_FORMAT", "pretty");
+        let log_format = match log_raw.as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(ConfigError { name: "LOG_FORMAT", value: log_raw, reason: "use pretty or json".into() })
+            }
+        };
+        let public_url = var("PUBLIC_URL", &format!("http://{bind}")).trim_end_matches('/').to_owned();
+        Ok(Self {
+            database_url: var("DATABASE_URL", "postgres://emporium@127.0.0.1:54329/emporium"),
+            redis_url: var("REDIS_URL", "redis://127.0.0.1:63799/0"),
+            bind,
+            public_url,
+            shop_name: var("SHOP_NAME", "Emporium"),
+            currency,
+            db_max_connections,
+            log_format,
+        })
+    }
+}
+
+/// Hides the password in a connection URL before it is logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
+    }
+}

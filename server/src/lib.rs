@@ -1,0 +1,227 @@
+//! The Emporium server: wiring of configuration, services, middleware and routes.
+//! `main.rs` only parses the command line; tests build the same [`Application`].
+
+pub mod config;
+pub mod routes;
+pub mod telemetry;
+
+use anyhow::Context as _;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::http::{header, HeaderValue, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use config::{redact_url, Config};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use services::{CatalogService, Services, ShopSettings};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub services: Services,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// A dependency the server could not reach at start, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(
+        "cannot reach PostgreSQL at {url}: {cause}\n  \
+         -> start the project's local database with `make services`, or set DATABASE_URL to a running server"
+    )]
+    Postgres { url: String, cause: String },
+    #[error(
+        "cannot reach Redis at {url}: {cause}\n  \
+         -> start the project's local Redis with `make services`, or set REDIS_URL to a running server"
+    )]
+    Redis { url: String, cause: String },
+}
+
+/// Connects to PostgreSQL, failing fast with a message that names it.
+pub async fn connect_postgres(config: &Config) -> Result<PgPool, StartupError> {
+    PgPoolOptions::new()
+        .max_connections(config.db_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&config.database_url)
+        .await
+        .map_err(|e| StartupError::Postgres { url: redact_url(&config.database_url), cause: e.to_string() })
+}
+
+/// Connects to Redis, failing fast with a message that names it.
+pub async fn connect_redis(config: &Config) -> Result<redis::aio::ConnectionManager, StartupError> {
+    let err = |cause: String| StartupError::Redis { url: redact_url(&config.redis_url), cause };
+    let client = redis::Client::open(config.redis_url.as_str()).map_err(|e| err(e.to_string()))?;
+    let manager = tokio::time::timeout(Duration::from_secs(5), redis::aio::ConnectionManager::new(client))
+        .await
+        .map_err(|_| err("timed out after 5 s".into()))?
+        .map_err(|e| err(e.to_string()))?;
+    Ok(manager)
+}
+
+/// Leptos settings from the variables cargo-leptos sets, with defaults for a binary that
+/// is started directly from the workspace root.
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    let site_root = env("LEPTOS_SITE_ROOT", "target/site");
+    // cargo-leptos writes the hashes of the bundle's file names next to the executable.
+    let hash_file_name = env("LEPTOS_HASH_FILE_NAME", "hash.txt");
+    let hashed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&hash_file_name)))
+        .is_some_and(|p| p.exists());
+    LeptosOptions::builder()
+        .output_name(env("LEPTOS_OUTPUT_NAME", "emporium"))
+        .site_root(site_root)
+        .site_pkg_dir(env("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .site_addr(config.bind)
+        .reload_port(env("LEPTOS_RELOAD_PORT", "3001").parse::<u32>().unwrap_or(3001))
+        .env(if env("LEPTOS_ENV", "PROD").eq_ignore_ascii_case("DEV") { leptos::config::Env::DEV } else { leptos::config::Env::PROD })
+        .hash_file(hash_file_name.into())
+        .hash_files(hashed)
+        .build()
+}
+
+/// Cache rules: hashed bundles and generated images never change under one URL.
+async fn cache_headers(request: Request<axum::body::Body>, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let value = if path.starts_with("/pkg/") {
+        Some("public, max-age=31536000, immutable")
+    } else if path == "/favicon.ico" {
+        Some("public, max-age=86400")
+    } else {
+        None
+    };
+    if let (Some(v), true) = (value, response.status().is_success()) {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(v));
+    }
+    response
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let services = state.services.clone();
+    let fallback_services = state.services.clone();
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/robots.txt", get(routes::robots))
+        .route("/sitemap.xml", get(routes::sitemap))
+        .route("/media/generated/{file}", get(routes::media))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(services.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || provide_context(fallback_services.clone()),
+            shell,
+        ))
+        .layer(middleware::from_fn(cache_headers))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG)),
+        )
+        .with_state(state)
+}
+
+/// A built, bound, not yet serving application.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    services: Services,
+}
+
+impl Application {
+    /// Connects to PostgreSQL and Redis, migrates, and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let pool = connect_postgres(&config).await?;
+        let redis = connect_redis(&config).await?;
+        services::MIGRATOR.run(&pool).await.context("running database migrations")?;
+        let services = Services {
+            catalog: CatalogService::new(pool, config.currency),
+            redis,
+            settings: Arc::new(ShopSettings {
+                shop_name: config.shop_name.clone(),
+                public_url: config.public_url.clone(),
+                currency: config.currency,
+            }),
+        };
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {} (is another server running there?)", config.bind))?;
+        let state = AppState { leptos_options: leptos_options(&config), services: services.clone() };
+        Ok(Self { listener, router: router(state), services })
+    }
+
+    /// The port actually bound (tests bind port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        tokio::spawn(self.services.catalog.clone().listen_for_changes());
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,91 @@
+//! Command line of the Emporium server.
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use server::config::Config;
+use server::{connect_postgres, telemetry, Application};
+use services::catalog::seed;
+use services::CatalogService;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "server", about = "Emporium: an e-commerce server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve the shop (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo catalog; running it again adds only what is missing.
+    Seed {
+        /// Number of products to generate.
+        #[arg(long, default_value_t = seed::DEFAULT_PRODUCT_COUNT)]
+        products: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let result = match Cli::parse().command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Seed { products } => load_seed(config, products).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let public_url = config.public_url.clone();
+    let app = Application::build(config).await?;
+    tracing::info!(url = %public_url, "Emporium is serving");
+    println!("Emporium is running at {public_url}  (Ctrl-C to stop)");
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let pool = connect_postgres(&config).await?;
+    services::MIGRATOR.run(&pool).await?;
+    println!("database is up to date");
+    Ok(())
+}
+
+async fn load_seed(config: Config, products: usize) -> anyhow::Result<()> {
+    let pool = connect_postgres(&config).await?;
+    services::MIGRATOR.run(&pool).await?;
+    let catalog = CatalogService::new(pool, config.currency);
+    let data = seed::generate(products);
+    let bar = ProgressBar::new(data.products.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("seeding {bar:40.cyan/blue} {pos}/{len} products ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = catalog
+        .load_seed(&data, config.currency, |done, _total| bar.set_position(done as u64))
+        .await?;
+    bar.finish();
+    println!(
+        "demo catalog: {} categories and {} products created, {} products already present",
+        report.categories_created, report.products_created, report.products_skipped
+    );
+    Ok(())
+}

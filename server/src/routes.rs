@@ -1,0 +1,88 @@
+//! Routes outside the Leptos app: health, robots, sitemap and generated images.
+
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::time::Duration;
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Liveness: the process is up and serving.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: PostgreSQL and Redis both answer. 503 names the one that does not.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let pg = tokio::time::timeout(CHECK_TIMEOUT, state.services.catalog.ping()).await;
+    let pg_ok = matches!(pg, Ok(Ok(())));
+    let mut redis = state.services.redis.clone();
+    let pong = tokio::time::timeout(CHECK_TIMEOUT, redis::cmd("PING").query_async::<String>(&mut redis)).await;
+    let redis_ok = matches!(pong, Ok(Ok(_)));
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let status = if pg_ok && redis_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    if !pg_ok || !redis_ok {
+        tracing::warn!(postgres = word(pg_ok), redis = word(redis_ok), "not ready");
+    }
+    (status, Json(serde_json::json!({ "postgres": word(pg_ok), "redis": word(redis_ok) }))).into_response()
+}
+
+pub async fn robots(State(state): State<AppState>) -> Response {
+    let body = format!(
+        "User-agent: *\nAllow: /\nDisallow: /api/\nSitemap: {}/sitemap.xml\n",
+        state.services.settings.public_url
+    );
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+}
+
+/// All published products and every category.
+pub async fn sitemap(State(state): State<AppState>) -> Response {
+    let base = &state.services.settings.public_url;
+    let catalog = &state.services.catalog;
+    let (tree, products) = match (catalog.tree().await, catalog.sitemap().await) {
+        (Ok(t), Ok(p)) => (t, p),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "sitemap query failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "The sitemap is temporarily unavailable.").into_response();
+        }
+    };
+    let mut xml = String::with_capacity(128 * (products.len() + 32));
+    xml.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    xml.push_str("\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    xml.push_str(&format!("<url><loc>{}/</loc></url>\n", xml_escape(base)));
+    for c in tree.all() {
+        xml.push_str(&format!("<url><loc>{}/c/{}</loc></url>\n", xml_escape(base), xml_escape(&c.slug)));
+    }
+    for p in products {
+        xml.push_str(&format!(
+            "<url><loc>{}/p/{}</loc><lastmod>{}</lastmod></url>\n",
+            xml_escape(base),
+            xml_escape(&p.slug),
+            p.updated_at.format("%Y-%m-%d")
+        ));
+    }
+    xml.push_str("</urlset>\n");
+    ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()
+}
+
+/// A generated product or category image. The name fully determines the picture, so it
+/// can be cached for a year.
+pub async fn media(Path(file): Path<String>) -> Response {
+    match services::catalog::images::render_path(&file) {
+        Some(svg) => (
+            [
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            svg,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "No such image.").into_response(),
+    }
+}

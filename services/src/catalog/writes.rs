@@ -1,0 +1,75 @@
+//! Catalog writes. Each one commits, announces itself to other instances, and clears this
+//! instance's cache before it returns.
+
+use super::{CatalogError, CatalogService, CHANGE_CHANNEL};
+use domain::Money;
+use sqlx::{Postgres, Transaction};
+
+impl CatalogService {
+    /// Sets a variant's price.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_price(&self, sku: &str, price: Money) -> Result<(), CatalogError> {
+        if price.amount_minor() < 0 {
+            return Err(CatalogError::Invalid("a price cannot be negative".into()));
+        }
+        let mut tx = self.pool.begin().await?;
+        let product_id = sqlx::query_scalar!(
+            r#"UPDATE variants SET price_minor = $2, currency = $3, updated_at = now()
+               WHERE sku = $1 RETURNING product_id"#,
+            sku,
+            price.amount_minor(),
+            price.currency().code()
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(CatalogError::NotFound("variant"))?;
+        self.finish_write(tx, product_id).await
+    }
+
+    /// Sets a variant's stock on hand.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_stock(&self, sku: &str, stock: i32) -> Result<(), CatalogError> {
+        if stock < 0 {
+            return Err(CatalogError::Invalid("stock cannot be negative".into()));
+        }
+        let mut tx = self.pool.begin().await?;
+        let product_id = sqlx::query_scalar!(
+            r#"UPDATE variants SET stock_on_hand = $2, updated_at = now()
+               WHERE sku = $1 RETURNING product_id"#,
+            sku,
+            stock
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(CatalogError::NotFound("variant"))?;
+        self.finish_write(tx, product_id).await
+    }
+
+    /// Publishes or unpublishes a product.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_published(&self, slug: &str, published: bool) -> Result<(), CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        let product_id = sqlx::query_scalar!(
+            "UPDATE products SET published = $2 WHERE slug = $1 RETURNING id",
+            slug,
+            published
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(CatalogError::NotFound("product"))?;
+        self.finish_write(tx, product_id).await
+    }
+
+    async fn finish_write(&self, mut tx: Transaction<'_, Postgres>, product_id: i64) -> Result<(), CatalogError> {
+        sqlx::query!("UPDATE products SET updated_at = now() WHERE id = $1", product_id)
+            .execute(&mut *tx)
+            .await?;
+        // Delivered to listeners only if the transaction commits.
+        sqlx::query!("SELECT pg_notify($1, $2)", CHANGE_CHANNEL, product_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.invalidate_cache();
+        Ok(())
+    }
+}

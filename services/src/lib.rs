@@ -1,0 +1,28 @@
+//! Server-only services of Emporium. Each module owns its tables, its SQL and its
+//! adapters to outside systems; `app` reaches them only under its `ssr` feature.
+
+pub mod catalog;
+
+use std::sync::Arc;
+
+pub use catalog::CatalogService;
+
+/// Every service, cheap to clone, handed to request handlers and server functions.
+#[derive(Clone)]
+pub struct Services {
+    pub catalog: CatalogService,
+    pub redis: redis::aio::ConnectionManager,
+    pub settings: Arc<ShopSettings>,
+}
+
+/// Shop-wide settings that pages need (name, public URL, currency).
+#[derive(Debug, Clone)]
+pub struct ShopSettings {
+    pub shop_name: String,
+    /// Public base URL without a trailing slash, for canonical links and the sitemap.
+    pub public_url: String,
+    pub currency: domain::Currency,
+}
+
+/// Embedded migrations, run by `server migrate`, `server serve` and the tests.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
