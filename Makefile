@@ -1,0 +1,24 @@
+# The two commands: `make run` serves the shop with demo data, `make test` runs every check.
+# Both install what is missing and start a local PostgreSQL and Redis on first use.
+.PHONY: run test services stop e2e bench
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+# Start or stop the project-local PostgreSQL and Redis.
+services:
+	@scripts/services.sh start
+
+stop:
+	@scripts/services.sh stop
+
+# Only the Playwright suite (builds and serves the site itself).
+e2e:
+	@scripts/services.sh start --ephemeral && scripts/e2e.sh
+
+# Release build, demo catalog and load generator; prints req/s and latency.
+bench:
+	@bench/run.sh
