@@ -49,6 +49,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION"
   cargo install wasm-bindgen-cli --version "=$WB_VERSION"
 fi
 
+if [ "$MODE" = test ] && ! cargo nextest --version >/dev/null 2>&1; then
+  say "installing cargo-nextest (a few minutes, once)"
+  cargo install cargo-nextest --locked
+fi
+
 # --- Node packages (Tailwind, wasm-opt, Playwright) -------------------------------------
 if [ ! -f "$ROOT/node_modules/.package-lock.json" ] ||
    [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then

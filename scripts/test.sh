@@ -32,7 +32,7 @@ step "unit and integration tests"
 # Integration tests make one database per test from a migrated, seeded template.
 psql "$DATABASE_URL" -qAt -c "SELECT 'DROP DATABASE IF EXISTS \"' || datname || '\";' FROM pg_database WHERE datname LIKE 'emporium_test_%' AND NOT datistemplate" |
   psql "$DATABASE_URL" -q >/dev/null
-cargo test --workspace --exclude frontend
+cargo nextest run --workspace --exclude frontend
 
 step "end-to-end (Playwright, headless Chromium)"
 "$ROOT/scripts/e2e.sh"

@@ -13,6 +13,17 @@ pub struct LayoutData {
     pub categories: Vec<CategoryCard>,
 }
 
+impl LayoutData {
+    /// Used when the layout cannot be loaded, so an error page still has a frame.
+    pub fn fallback() -> Self {
+        Self {
+            shop_name: "Emporium".into(),
+            public_url: String::new(),
+            categories: Vec::new(),
+        }
+    }
+}
+
 #[cfg(feature = "ssr")]
 fn services() -> Result<services::Services, AppError> {
     use_context::<services::Services>().ok_or_else(|| {
@@ -49,22 +60,35 @@ pub async fn get_listing(
     let s = services()?;
     let not_found = || AppError::NotFound("We could not find that category.".into());
     domain::Slug::parse(&slug).map_err(|_| not_found())?;
-    let pairs = [("page", &page), ("sort", &sort), ("min_price", &min_price), ("max_price", &max_price), ("in_stock", &in_stock)];
+    let pairs = [
+        ("page", &page),
+        ("sort", &sort),
+        ("min_price", &min_price),
+        ("max_price", &max_price),
+        ("in_stock", &in_stock),
+    ];
     let query = domain::ListingQuery::parse(
-        pairs.iter().filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))),
+        pairs
+            .iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))),
         s.catalog.currency(),
     )
     .map_err(|e| AppError::BadRequest(e.message))?;
-    let listing = s.catalog.listing(&slug, &query).await.map_err(|e| match e {
-        services::catalog::CatalogError::NotFound(_) => not_found(),
-        other => other.into(),
-    })?;
+    let listing = s
+        .catalog
+        .listing(&slug, &query)
+        .await
+        .map_err(|e| match e {
+            services::catalog::CatalogError::NotFound(_) => not_found(),
+            other => other.into(),
+        })?;
     Ok((*listing).clone())
 }
 
 #[server(prefix = "/api", endpoint = "product")]
 pub async fn get_product(slug: String) -> Result<ProductDetail, AppError> {
-    let not_found = || AppError::NotFound("We could not find that product. It may have been removed.".into());
+    let not_found =
+        || AppError::NotFound("We could not find that product. It may have been removed.".into());
     domain::Slug::parse(&slug).map_err(|_| not_found())?;
     let product = services()?.catalog.product(&slug).await?;
     product.as_ref().clone().ok_or_else(not_found)

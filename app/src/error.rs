@@ -56,11 +56,15 @@ impl From<services::catalog::CatalogError> for AppError {
     fn from(e: services::catalog::CatalogError) -> Self {
         use services::catalog::CatalogError;
         match e {
-            CatalogError::NotFound(what) => AppError::NotFound(format!("We could not find that {what}.")),
+            CatalogError::NotFound(what) => {
+                AppError::NotFound(format!("We could not find that {what}."))
+            }
             CatalogError::Invalid(msg) => AppError::BadRequest(msg),
             CatalogError::Database(cause) => {
                 tracing::error!(error = %cause, "catalog query failed");
-                AppError::Unavailable("The catalog is temporarily unavailable. Please try again in a moment.".into())
+                AppError::Unavailable(
+                    "The catalog is temporarily unavailable. Please try again in a moment.".into(),
+                )
             }
         }
     }

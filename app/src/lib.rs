@@ -6,10 +6,9 @@ pub mod error;
 mod pages;
 
 use api::{get_layout, LayoutData};
-use components::layout::{Footer, Header};
 use error::AppError;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -34,7 +33,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The layout resource, shared by the header, footer and the pages' SEO tags.
+/// The layout resource (menu, public URL). Created once here; each page reads it inside its
+/// own single `<Suspense>` together with its data.
 pub(crate) type LayoutResource = Resource<Result<LayoutData, AppError>>;
 
 /// The storefront: layout, routes and the 404 fallback.
@@ -55,24 +55,13 @@ pub fn App() -> impl IntoView {
         <Title formatter=|title: String| {
             if title.is_empty() { "Emporium".to_owned() } else { format!("{title} · Emporium") }
         } />
-        <Meta name="description" content="Emporium: well-made clothing, shoes, home goods, electronics and outdoor gear." />
         <Link rel="icon" href="/favicon.ico" />
         <Router>
-            <a
-                href="#main"
-                class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded focus:bg-white focus:px-4 focus:py-2 focus:shadow"
-            >
-                "Skip to content"
-            </a>
-            <Header />
-            <main id="main" class="mx-auto w-full max-w-7xl px-4 pb-16 sm:px-6 lg:px-8">
-                <Routes fallback=pages::not_found::NotFound>
-                    <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/c/:slug") view=pages::category::CategoryPage ssr=SsrMode::Async />
-                    <Route path=path!("/p/:slug") view=pages::product::ProductPage ssr=SsrMode::Async />
-                </Routes>
-            </main>
-            <Footer />
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async />
+                <Route path=path!("/c/:slug") view=pages::category::CategoryPage ssr=SsrMode::Async />
+                <Route path=path!("/p/:slug") view=pages::product::ProductPage ssr=SsrMode::Async />
+            </Routes>
         </Router>
     }
 }

@@ -147,11 +147,16 @@ impl ProductDetail {
             .filter_map(|value| {
                 let same_others = |v: &&VariantView| {
                     v.options.get(index).map(String::as_str) == Some(value)
-                        && v.options.iter().enumerate().all(|(i, o)| i == index || current.options.get(i) == Some(o))
+                        && v.options
+                            .iter()
+                            .enumerate()
+                            .all(|(i, o)| i == index || current.options.get(i) == Some(o))
                 };
                 let exact = self.variants.iter().find(same_others);
                 let target = exact.or_else(|| {
-                    self.variants.iter().find(|v| v.options.get(index).map(String::as_str) == Some(value))
+                    self.variants
+                        .iter()
+                        .find(|v| v.options.get(index).map(String::as_str) == Some(value))
                 })?;
                 Some(OptionChoice {
                     value: value.to_owned(),
@@ -165,8 +170,16 @@ impl ProductDetail {
 
     /// Lowest and highest variant price.
     pub fn price_range(&self) -> Option<(Money, Money)> {
-        let lo = self.variants.iter().map(|v| v.price).min_by_key(|m| m.amount_minor())?;
-        let hi = self.variants.iter().map(|v| v.price).max_by_key(|m| m.amount_minor())?;
+        let lo = self
+            .variants
+            .iter()
+            .map(|v| v.price)
+            .min_by_key(|m| m.amount_minor())?;
+        let hi = self
+            .variants
+            .iter()
+            .map(|v| v.price)
+            .max_by_key(|m| m.amount_minor())?;
         Some((lo, hi))
     }
 }
@@ -190,7 +203,10 @@ mod tests {
             name: "Tee".into(),
             description: String::new(),
             brand: String::new(),
-            category: CategoryRef { slug: "tops".into(), name: "Tops".into() },
+            category: CategoryRef {
+                slug: "tops".into(),
+                name: "Tops".into(),
+            },
             ancestors: vec![],
             option_names: vec!["Colour".into(), "Size".into()],
             variants: vec![
@@ -206,9 +222,19 @@ mod tests {
     #[test]
     fn selects_requested_then_first_in_stock() {
         let p = product();
-        assert_eq!(p.selected_variant(Some("TEE-BLU-S")).map(|v| v.sku.as_str()), Some("TEE-BLU-S"));
-        assert_eq!(p.selected_variant(None).map(|v| v.sku.as_str()), Some("TEE-RED-M"));
-        assert_eq!(p.selected_variant(Some("NOPE")).map(|v| v.sku.as_str()), Some("TEE-RED-M"));
+        assert_eq!(
+            p.selected_variant(Some("TEE-BLU-S"))
+                .map(|v| v.sku.as_str()),
+            Some("TEE-BLU-S")
+        );
+        assert_eq!(
+            p.selected_variant(None).map(|v| v.sku.as_str()),
+            Some("TEE-RED-M")
+        );
+        assert_eq!(
+            p.selected_variant(Some("NOPE")).map(|v| v.sku.as_str()),
+            Some("TEE-RED-M")
+        );
     }
 
     #[test]
@@ -219,9 +245,15 @@ mod tests {
         assert_eq!(colours.len(), 2);
         assert!(colours[0].selected && colours[0].value == "Red");
         // Blue has no M: the link falls back to a Blue variant and is marked unavailable.
-        assert_eq!((colours[1].sku.as_str(), colours[1].available), ("TEE-BLU-S", false));
+        assert_eq!(
+            (colours[1].sku.as_str(), colours[1].available),
+            ("TEE-BLU-S", false)
+        );
         let sizes = p.option_choices(1, current);
-        assert_eq!(sizes.iter().map(|c| c.sku.as_str()).collect::<Vec<_>>(), ["TEE-RED-S", "TEE-RED-M"]);
+        assert_eq!(
+            sizes.iter().map(|c| c.sku.as_str()).collect::<Vec<_>>(),
+            ["TEE-RED-S", "TEE-RED-M"]
+        );
         // Red / S exists but is sold out.
         assert!(!sizes[0].available);
         assert!(sizes[1].available && sizes[1].selected);

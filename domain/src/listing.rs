@@ -24,8 +24,13 @@ pub enum Sort {
 }
 
 impl Sort {
-    pub const ALL: [Sort; 5] =
-        [Sort::Featured, Sort::Newest, Sort::PriceAsc, Sort::PriceDesc, Sort::NameAsc];
+    pub const ALL: [Sort; 5] = [
+        Sort::Featured,
+        Sort::Newest,
+        Sort::PriceAsc,
+        Sort::PriceDesc,
+        Sort::NameAsc,
+    ];
 
     /// The value used in URLs.
     pub fn as_param(self) -> &'static str {
@@ -70,7 +75,10 @@ impl fmt::Display for QueryError {
 impl std::error::Error for QueryError {}
 
 fn err(field: &str, message: impl Into<String>) -> QueryError {
-    QueryError { field: field.to_owned(), message: message.into() }
+    QueryError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
 }
 
 /// Page, sort and filters of a listing, all valid.
@@ -93,7 +101,10 @@ impl ListingQuery {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
-        let mut q = ListingQuery { page: 1, ..Default::default() };
+        let mut q = ListingQuery {
+            page: 1,
+            ..Default::default()
+        };
         for (key, raw) in pairs {
             let value = raw.trim();
             if value.is_empty() {
@@ -102,23 +113,43 @@ impl ListingQuery {
             match key {
                 "page" => {
                     let page: u32 = value.parse().map_err(|_| {
-                        err("page", format!("{value:?} is not a page number; use 1, 2, 3…"))
+                        err(
+                            "page",
+                            format!("{value:?} is not a page number; use 1, 2, 3…"),
+                        )
                     })?;
                     if page == 0 || page > MAX_PAGE {
-                        return Err(err("page", format!("page must be between 1 and {MAX_PAGE}")));
+                        return Err(err(
+                            "page",
+                            format!("page must be between 1 and {MAX_PAGE}"),
+                        ));
                     }
                     q.page = page;
                 }
                 "sort" => {
                     q.sort = Sort::from_param(value).ok_or_else(|| {
                         let allowed: Vec<_> = Sort::ALL.iter().map(|s| s.as_param()).collect();
-                        err("sort", format!("{value:?} is not a sort order; use one of {}", allowed.join(", ")))
+                        err(
+                            "sort",
+                            format!(
+                                "{value:?} is not a sort order; use one of {}",
+                                allowed.join(", ")
+                            ),
+                        )
                     })?;
                 }
                 "min_price" | "max_price" => {
-                    let label = if key == "min_price" { "minimum price" } else { "maximum price" };
-                    let money = Money::parse_major(value, currency)
-                        .map_err(|_| err(key, format!("{label} {value:?} is not an amount like 25 or 19.99")))?;
+                    let label = if key == "min_price" {
+                        "minimum price"
+                    } else {
+                        "maximum price"
+                    };
+                    let money = Money::parse_major(value, currency).map_err(|_| {
+                        err(
+                            key,
+                            format!("{label} {value:?} is not an amount like 25 or 19.99"),
+                        )
+                    })?;
                     if key == "min_price" {
                         q.min_price = Some(money.amount_minor());
                     } else {
@@ -129,7 +160,12 @@ impl ListingQuery {
                     q.in_stock = match value {
                         "1" | "true" | "on" | "yes" => true,
                         "0" | "false" | "off" | "no" => false,
-                        _ => return Err(err("in_stock", format!("{value:?} is not yes or no; use in_stock=1"))),
+                        _ => {
+                            return Err(err(
+                                "in_stock",
+                                format!("{value:?} is not yes or no; use in_stock=1"),
+                            ))
+                        }
                     };
                 }
                 _ => {}
@@ -137,7 +173,10 @@ impl ListingQuery {
         }
         if let (Some(lo), Some(hi)) = (q.min_price, q.max_price) {
             if lo > hi {
-                return Err(err("min_price", "the minimum price is above the maximum price"));
+                return Err(err(
+                    "min_price",
+                    "the minimum price is above the maximum price",
+                ));
             }
         }
         Ok(q)
@@ -167,7 +206,10 @@ impl ListingQuery {
 
     /// The same query on another page.
     pub fn with_page(&self, page: u32) -> Self {
-        Self { page, ..self.clone() }
+        Self {
+            page,
+            ..self.clone()
+        }
     }
 
     /// Whether any filter narrows the listing.
@@ -198,7 +240,13 @@ mod tests {
     #[test]
     fn defaults_when_empty() {
         let q = parse(&[]).expect("empty query is valid");
-        assert_eq!(q, ListingQuery { page: 1, ..Default::default() });
+        assert_eq!(
+            q,
+            ListingQuery {
+                page: 1,
+                ..Default::default()
+            }
+        );
         assert_eq!(q.to_query_string(Currency::Usd), "");
         assert_eq!(q.offset(), 0);
     }
@@ -221,7 +269,10 @@ mod tests {
         assert!(q.in_stock);
         assert_eq!(q.offset(), 48);
         let s = q.to_query_string(Currency::Usd);
-        assert_eq!(s, "sort=price-desc&min_price=10&max_price=99.50&in_stock=1&page=3");
+        assert_eq!(
+            s,
+            "sort=price-desc&min_price=10&max_price=99.50&in_stock=1&page=3"
+        );
         let pairs: Vec<(&str, &str)> = s.split('&').filter_map(|kv| kv.split_once('=')).collect();
         assert_eq!(ListingQuery::parse(pairs, Currency::Usd), Ok(q));
     }
@@ -229,7 +280,13 @@ mod tests {
     #[test]
     fn empty_form_fields_are_absent() {
         let q = parse(&[("min_price", ""), ("max_price", " "), ("sort", "")]).expect("valid");
-        assert_eq!(q, ListingQuery { page: 1, ..Default::default() });
+        assert_eq!(
+            q,
+            ListingQuery {
+                page: 1,
+                ..Default::default()
+            }
+        );
     }
 
     #[test]

@@ -98,7 +98,10 @@ pub struct Money {
 
 impl Money {
     pub const fn new(amount_minor: i64, currency: Currency) -> Self {
-        Self { amount_minor, currency }
+        Self {
+            amount_minor,
+            currency,
+        }
     }
 
     pub const fn zero(currency: Currency) -> Self {
@@ -131,7 +134,11 @@ impl Money {
         }
         let whole: i64 = whole.parse().map_err(|_| MoneyError::Overflow)?;
         let frac_padded = format!("{frac:0<exp$}");
-        let frac: i64 = if exp == 0 { 0 } else { frac_padded.parse().map_err(|_| malformed())? };
+        let frac: i64 = if exp == 0 {
+            0
+        } else {
+            frac_padded.parse().map_err(|_| malformed())?
+        };
         whole
             .checked_mul(currency.minor_per_major())
             .and_then(|m| m.checked_add(frac))
@@ -146,7 +153,7 @@ impl Money {
         let abs = self.amount_minor.unsigned_abs();
         let sign = if self.amount_minor < 0 { "-" } else { "" };
         let exp = self.currency.exponent() as usize;
-        if abs % per == 0 {
+        if abs.is_multiple_of(per) {
             format!("{sign}{}", abs / per)
         } else {
             format!("{sign}{}.{:0exp$}", abs / per, abs % per)
@@ -182,8 +189,14 @@ impl Money {
     pub fn apply_rate_bps(self, rate_bps: u32) -> Result<Money, MoneyError> {
         let product = i128::from(self.amount_minor) * i128::from(rate_bps);
         let half = 5_000_i128;
-        let rounded = if product >= 0 { (product + half) / 10_000 } else { (product - half) / 10_000 };
-        i64::try_from(rounded).map(|a| Money::new(a, self.currency)).map_err(|_| MoneyError::Overflow)
+        let rounded = if product >= 0 {
+            (product + half) / 10_000
+        } else {
+            (product - half) / 10_000
+        };
+        i64::try_from(rounded)
+            .map(|a| Money::new(a, self.currency))
+            .map_err(|_| MoneyError::Overflow)
     }
 
     fn same_currency(self, other: Money) -> Result<(), MoneyError> {
@@ -268,9 +281,15 @@ mod tests {
         assert_eq!(Money::parse_major("12", Currency::Usd), Ok(usd(1200)));
         assert_eq!(Money::parse_major(" 12.5 ", Currency::Usd), Ok(usd(1250)));
         assert_eq!(Money::parse_major("0.07", Currency::Usd), Ok(usd(7)));
-        assert_eq!(Money::parse_major("1200", Currency::Jpy), Ok(Money::new(1200, Currency::Jpy)));
+        assert_eq!(
+            Money::parse_major("1200", Currency::Jpy),
+            Ok(Money::new(1200, Currency::Jpy))
+        );
         for bad in ["", "abc", "-1", "1.234", "1.", ".5", "1e3", "1,5", "12.3.4"] {
-            assert!(Money::parse_major(bad, Currency::Usd).is_err(), "{bad:?} should be refused");
+            assert!(
+                Money::parse_major(bad, Currency::Usd).is_err(),
+                "{bad:?} should be refused"
+            );
         }
         assert_eq!(
             Money::parse_major("99999999999999999999", Currency::Usd),
@@ -286,7 +305,10 @@ mod tests {
         assert_eq!(Money::new(1200, Currency::Jpy).to_major_string(), "1200");
         for minor in [0, 1, 99, 100, 12_345] {
             let m = usd(minor);
-            assert_eq!(Money::parse_major(&m.to_major_string(), Currency::Usd), Ok(m));
+            assert_eq!(
+                Money::parse_major(&m.to_major_string(), Currency::Usd),
+                Ok(m)
+            );
         }
     }
 

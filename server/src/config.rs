@@ -34,18 +34,24 @@ pub struct ConfigError {
 }
 
 fn var(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 impl Config {
     /// Reads the environment. Unset variables take their defaults; malformed ones are errors.
     pub fn from_env() -> Result<Self, ConfigError> {
         let bind_raw = var("BIND_ADDR", &var("LEPTOS_SITE_ADDR", "127.0.0.1:3000"));
-        let bind: SocketAddr = bind_raw.parse().map_err(|e: std::net::AddrParseError| ConfigError {
-            name: "BIND_ADDR",
-            value: bind_raw.clone(),
-            reason: e.to_string(),
-        })?;
+        let bind: SocketAddr =
+            bind_raw
+                .parse()
+                .map_err(|e: std::net::AddrParseError| ConfigError {
+                    name: "BIND_ADDR",
+                    value: bind_raw.clone(),
+                    reason: e.to_string(),
+                })?;
         let currency_raw = var("SHOP_CURRENCY", "USD");
         let currency = Currency::parse(&currency_raw).map_err(|e| ConfigError {
             name: "SHOP_CURRENCY",
@@ -53,22 +59,36 @@ impl Config {
             reason: e.to_string(),
         })?;
         let max_raw = var("DATABASE_MAX_CONNECTIONS", "16");
-        let db_max_connections = max_raw.parse().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError {
-            name: "DATABASE_MAX_CONNECTIONS",
-            value: max_raw.clone(),
-            reason: "must be a whole number above 0".into(),
-        })?;
+        let db_max_connections =
+            max_raw
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError {
+                    name: "DATABASE_MAX_CONNECTIONS",
+                    value: max_raw.clone(),
+                    reason: "must be a whole number above 0".into(),
+                })?;
         let log_raw = var("LOG_FORMAT", "pretty");
         let log_format = match log_raw.as_str() {
             "pretty" => LogFormat::Pretty,
             "json" => LogFormat::Json,
             _ => {
-                return Err(ConfigError { name: "LOG_FORMAT", value: log_raw, reason: "use pretty or json".into() })
+                return Err(ConfigError {
+                    name: "LOG_FORMAT",
+                    value: log_raw,
+                    reason: "use pretty or json".into(),
+                })
             }
         };
-        let public_url = var("PUBLIC_URL", &format!("http://{bind}")).trim_end_matches('/').to_owned();
+        let public_url = var("PUBLIC_URL", &format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
         Ok(Self {
-            database_url: var("DATABASE_URL", "postgres://emporium@127.0.0.1:54329/emporium"),
+            database_url: var(
+                "DATABASE_URL",
+                "postgres://emporium@127.0.0.1:54329/emporium",
+            ),
             redis_url: var("REDIS_URL", "redis://127.0.0.1:63799/0"),
             bind,
             public_url,
@@ -100,7 +120,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");

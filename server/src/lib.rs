@@ -63,24 +63,34 @@ pub async fn connect_postgres(config: &Config) -> Result<PgPool, StartupError> {
         .acquire_timeout(Duration::from_secs(5))
         .connect(&config.database_url)
         .await
-        .map_err(|e| StartupError::Postgres { url: redact_url(&config.database_url), cause: e.to_string() })
+        .map_err(|e| StartupError::Postgres {
+            url: redact_url(&config.database_url),
+            cause: e.to_string(),
+        })
 }
 
 /// Connects to Redis, failing fast with a message that names it.
 pub async fn connect_redis(config: &Config) -> Result<redis::aio::ConnectionManager, StartupError> {
-    let err = |cause: String| StartupError::Redis { url: redact_url(&config.redis_url), cause };
+    let err = |cause: String| StartupError::Redis {
+        url: redact_url(&config.redis_url),
+        cause,
+    };
     let client = redis::Client::open(config.redis_url.as_str()).map_err(|e| err(e.to_string()))?;
-    let manager = tokio::time::timeout(Duration::from_secs(5), redis::aio::ConnectionManager::new(client))
-        .await
-        .map_err(|_| err("timed out after 5 s".into()))?
-        .map_err(|e| err(e.to_string()))?;
+    let manager = tokio::time::timeout(
+        Duration::from_secs(5),
+        redis::aio::ConnectionManager::new(client),
+    )
+    .await
+    .map_err(|_| err("timed out after 5 s".into()))?
+    .map_err(|e| err(e.to_string()))?;
     Ok(manager)
 }
 
 /// Leptos settings from the variables cargo-leptos sets, with defaults for a binary that
 /// is started directly from the workspace root.
 pub fn leptos_options(config: &Config) -> LeptosOptions {
-    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    let env =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
     let site_root = env("LEPTOS_SITE_ROOT", "target/site");
     // cargo-leptos writes the hashes of the bundle's file names next to the executable.
     let hash_file_name = env("LEPTOS_HASH_FILE_NAME", "hash.txt");
@@ -93,8 +103,16 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .site_root(site_root)
         .site_pkg_dir(env("LEPTOS_SITE_PKG_DIR", "pkg"))
         .site_addr(config.bind)
-        .reload_port(env("LEPTOS_RELOAD_PORT", "3001").parse::<u32>().unwrap_or(3001))
-        .env(if env("LEPTOS_ENV", "PROD").eq_ignore_ascii_case("DEV") { leptos::config::Env::DEV } else { leptos::config::Env::PROD })
+        .reload_port(
+            env("LEPTOS_RELOAD_PORT", "3001")
+                .parse::<u32>()
+                .unwrap_or(3001),
+        )
+        .env(if env("LEPTOS_ENV", "PROD").eq_ignore_ascii_case("DEV") {
+            leptos::config::Env::DEV
+        } else {
+            leptos::config::Env::PROD
+        })
         .hash_file(hash_file_name.into())
         .hash_files(hashed)
         .build()
@@ -112,7 +130,9 @@ async fn cache_headers(request: Request<axum::body::Body>, next: Next) -> Respon
         None
     };
     if let (Some(v), true) = (value, response.status().is_success()) {
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(v));
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(v));
     }
     response
 }
@@ -135,9 +155,11 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(services.clone()),
             move || shell(leptos_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || provide_context(fallback_services.clone()),
-            shell,
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            move || provide_context(fallback_services.clone()), shell
         ))
         .layer(middleware::from_fn(cache_headers))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -148,9 +170,15 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
@@ -171,7 +199,10 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = connect_postgres(&config).await?;
         let redis = connect_redis(&config).await?;
-        services::MIGRATOR.run(&pool).await.context("running database migrations")?;
+        services::MIGRATOR
+            .run(&pool)
+            .await
+            .context("running database migrations")?;
         let services = Services {
             catalog: CatalogService::new(pool, config.currency),
             redis,
@@ -181,11 +212,18 @@ impl Application {
                 currency: config.currency,
             }),
         };
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .with_context(|| format!("binding {} (is another server running there?)", config.bind))?;
-        let state = AppState { leptos_options: leptos_options(&config), services: services.clone() };
-        Ok(Self { listener, router: router(state), services })
+        let listener = TcpListener::bind(config.bind).await.with_context(|| {
+            format!("binding {} (is another server running there?)", config.bind)
+        })?;
+        let state = AppState {
+            leptos_options: leptos_options(&config),
+            services: services.clone(),
+        };
+        Ok(Self {
+            listener,
+            router: router(state),
+            services,
+        })
     }
 
     /// The port actually bound (tests bind port 0).
@@ -200,7 +238,9 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tokio::spawn(self.services.catalog.clone().listen_for_changes());
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
     }
 }
 

@@ -80,7 +80,9 @@ async fn load_seed(config: Config, products: usize) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let report = catalog
-        .load_seed(&data, config.currency, |done, _total| bar.set_position(done as u64))
+        .load_seed(&data, config.currency, |done, _total| {
+            bar.set_position(done as u64)
+        })
         .await?;
     bar.finish();
     println!(

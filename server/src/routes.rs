@@ -19,14 +19,26 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let pg = tokio::time::timeout(CHECK_TIMEOUT, state.services.catalog.ping()).await;
     let pg_ok = matches!(pg, Ok(Ok(())));
     let mut redis = state.services.redis.clone();
-    let pong = tokio::time::timeout(CHECK_TIMEOUT, redis::cmd("PING").query_async::<String>(&mut redis)).await;
+    let pong = tokio::time::timeout(
+        CHECK_TIMEOUT,
+        redis::cmd("PING").query_async::<String>(&mut redis),
+    )
+    .await;
     let redis_ok = matches!(pong, Ok(Ok(_)));
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let status = if pg_ok && redis_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if pg_ok && redis_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     if !pg_ok || !redis_ok {
         tracing::warn!(postgres = word(pg_ok), redis = word(redis_ok), "not ready");
     }
-    (status, Json(serde_json::json!({ "postgres": word(pg_ok), "redis": word(redis_ok) }))).into_response()
+    (
+        status,
+        Json(serde_json::json!({ "postgres": word(pg_ok), "redis": word(redis_ok) })),
+    )
+        .into_response()
 }
 
 pub async fn robots(State(state): State<AppState>) -> Response {
@@ -38,7 +50,11 @@ pub async fn robots(State(state): State<AppState>) -> Response {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 /// All published products and every category.
@@ -49,7 +65,11 @@ pub async fn sitemap(State(state): State<AppState>) -> Response {
         (Ok(t), Ok(p)) => (t, p),
         (Err(e), _) | (_, Err(e)) => {
             tracing::error!(error = %e, "sitemap query failed");
-            return (StatusCode::SERVICE_UNAVAILABLE, "The sitemap is temporarily unavailable.").into_response();
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The sitemap is temporarily unavailable.",
+            )
+                .into_response();
         }
     };
     let mut xml = String::with_capacity(128 * (products.len() + 32));
@@ -57,7 +77,11 @@ pub async fn sitemap(State(state): State<AppState>) -> Response {
     xml.push_str("\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
     xml.push_str(&format!("<url><loc>{}/</loc></url>\n", xml_escape(base)));
     for c in tree.all() {
-        xml.push_str(&format!("<url><loc>{}/c/{}</loc></url>\n", xml_escape(base), xml_escape(&c.slug)));
+        xml.push_str(&format!(
+            "<url><loc>{}/c/{}</loc></url>\n",
+            xml_escape(base),
+            xml_escape(&c.slug)
+        ));
     }
     for p in products {
         xml.push_str(&format!(
@@ -68,7 +92,11 @@ pub async fn sitemap(State(state): State<AppState>) -> Response {
         ));
     }
     xml.push_str("</urlset>\n");
-    ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
 }
 
 /// A generated product or category image. The name fully determines the picture, so it

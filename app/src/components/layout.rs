@@ -1,13 +1,52 @@
 //! Header and footer around every page.
+//!
+//! Pages render the frame themselves from data they awaited in their one `<Suspense>`:
+//! reading a resource in several suspense boundaries, or creating one inside a
+//! suspense, can stall server rendering (leptos-rs/leptos#4851, #4866).
 
-use crate::LayoutResource;
+use crate::api::LayoutData;
+use domain::CategoryCard;
 use leptos::prelude::*;
+
+/// The layout once loaded, or a frame without a menu when it could not be.
+pub async fn await_layout(layout: crate::LayoutResource) -> LayoutData {
+    layout.await.unwrap_or_else(|_| LayoutData::fallback())
+}
+
+/// Shown while a page's data loads after a client-side navigation. The layout was loaded
+/// with the first page, so it is read without subscribing.
+pub fn loading(layout: crate::LayoutResource) -> impl IntoView {
+    let layout = layout
+        .get_untracked()
+        .and_then(Result::ok)
+        .unwrap_or_else(LayoutData::fallback);
+    view! {
+        <Frame layout>
+            <p class="py-24 text-center text-stone-500" role="status">"Loading…"</p>
+        </Frame>
+    }
+}
+
+/// Header, the page's content and footer.
+#[component]
+pub fn Frame(layout: LayoutData, children: Children) -> impl IntoView {
+    view! {
+        <a
+            href="#main"
+            class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded focus:bg-white focus:px-4 focus:py-2 focus:shadow"
+        >
+            "Skip to content"
+        </a>
+        <Header categories=layout.categories.clone() />
+        <main id="main" class="mx-auto w-full max-w-7xl px-4 pb-16 sm:px-6 lg:px-8">{children()}</main>
+        <Footer categories=layout.categories />
+    }
+}
 
 /// The site header: logo and the category menu.
 #[component]
-pub fn Header() -> impl IntoView {
-    let layout = expect_context::<LayoutResource>();
-    let categories = move || layout.get().and_then(|r| r.ok()).map(|l| l.categories).unwrap_or_default();
+fn Header(categories: Vec<CategoryCard>) -> impl IntoView {
+    let mobile = categories.clone();
     view! {
         <header class="sticky top-0 z-30 border-b border-stone-200 bg-white/95 backdrop-blur">
             <div class="bg-stone-900 px-4 py-2 text-center text-xs font-medium text-stone-100">
@@ -20,21 +59,17 @@ pub fn Header() -> impl IntoView {
                 </a>
                 <nav aria-label="Categories" class="hidden flex-1 lg:block">
                     <ul class="flex flex-wrap gap-x-6 gap-y-2 text-sm font-medium text-stone-700">
-                        <Transition fallback=|| ()>
-                            {move || categories().into_iter().map(|c| view! {
-                                <li><a href=format!("/c/{}", c.slug) class="nav-link">{c.name}</a></li>
-                            }).collect_view()}
-                        </Transition>
+                        {categories.into_iter().map(|c| view! {
+                            <li><a href=format!("/c/{}", c.slug) class="nav-link">{c.name}</a></li>
+                        }).collect_view()}
                     </ul>
                 </nav>
                 <details class="relative ml-auto lg:hidden">
                     <summary class="btn-secondary cursor-pointer list-none">"Menu"</summary>
                     <ul class="absolute right-0 mt-2 w-56 rounded-lg border border-stone-200 bg-white p-2 shadow-lg">
-                        <Transition fallback=|| ()>
-                            {move || categories().into_iter().map(|c| view! {
-                                <li><a href=format!("/c/{}", c.slug) class="block rounded px-3 py-2 text-sm hover:bg-stone-100">{c.name}</a></li>
-                            }).collect_view()}
-                        </Transition>
+                        {mobile.into_iter().map(|c| view! {
+                            <li><a href=format!("/c/{}", c.slug) class="block rounded px-3 py-2 text-sm hover:bg-stone-100">{c.name}</a></li>
+                        }).collect_view()}
                     </ul>
                 </details>
             </div>
@@ -44,9 +79,7 @@ pub fn Header() -> impl IntoView {
 
 /// The site footer.
 #[component]
-pub fn Footer() -> impl IntoView {
-    let layout = expect_context::<LayoutResource>();
-    let categories = move || layout.get().and_then(|r| r.ok()).map(|l| l.categories).unwrap_or_default();
+fn Footer(categories: Vec<CategoryCard>) -> impl IntoView {
     view! {
         <footer class="border-t border-stone-200 bg-white">
             <div class="mx-auto grid max-w-7xl gap-8 px-4 py-12 sm:grid-cols-2 sm:px-6 lg:grid-cols-4 lg:px-8">
@@ -57,11 +90,9 @@ pub fn Footer() -> impl IntoView {
                 <div>
                     <p class="text-sm font-semibold text-stone-900">"Shop"</p>
                     <ul class="mt-3 space-y-2 text-sm text-stone-600">
-                        <Transition fallback=|| ()>
-                            {move || categories().into_iter().map(|c| view! {
-                                <li><a href=format!("/c/{}", c.slug) class="hover:text-stone-900">{c.name}</a></li>
-                            }).collect_view()}
-                        </Transition>
+                        {categories.into_iter().map(|c| view! {
+                            <li><a href=format!("/c/{}", c.slug) class="hover:text-stone-900">{c.name}</a></li>
+                        }).collect_view()}
                     </ul>
                 </div>
                 <div>

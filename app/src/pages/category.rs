@@ -6,13 +6,16 @@
 use crate::api::get_listing;
 use crate::components::cards::ProductGrid;
 use crate::components::error_view::ErrorView;
+use crate::components::layout::{await_layout, loading, Frame};
 use crate::components::seo::Seo;
+use crate::LayoutResource;
 use domain::{CategoryRef, ListingPage, ListingQuery, Money, Sort};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 #[component]
 pub fn CategoryPage() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
     let params = use_params_map();
     let query = use_query_map();
     let listing = Resource::new(
@@ -30,12 +33,15 @@ pub fn CategoryPage() -> impl IntoView {
         |(slug, page, sort, min, max, stock)| get_listing(slug, page, sort, min, max, stock),
     );
     view! {
-        <Transition fallback=|| view! { <p class="py-24 text-center text-stone-500">"Loading…"</p> }>
+        <Transition fallback=move || loading(layout)>
             {move || Suspend::new(async move {
-                match listing.await {
-                    Ok(l) => view! { <Listing listing=l /> }.into_any(),
+                let (layout, listing) = (await_layout(layout).await, listing.await);
+                let base = layout.public_url.clone();
+                let body = match listing {
+                    Ok(l) => view! { <Listing listing=l base /> }.into_any(),
                     Err(e) => view! { <ErrorView error=e /> }.into_any(),
-                }
+                };
+                view! { <Frame layout>{body}</Frame> }
             })}
         </Transition>
     }
@@ -61,29 +67,62 @@ pub fn Breadcrumbs(trail: Vec<CategoryRef>, current: String) -> impl IntoView {
 
 fn listing_href(slug: &str, query: &ListingQuery, currency: domain::Currency) -> String {
     let qs = query.to_query_string(currency);
-    if qs.is_empty() { format!("/c/{slug}") } else { format!("/c/{slug}?{qs}") }
+    if qs.is_empty() {
+        format!("/c/{slug}")
+    } else {
+        format!("/c/{slug}?{qs}")
+    }
 }
 
 #[component]
-fn Listing(listing: ListingPage) -> impl IntoView {
-    let ListingPage { slug, name, description, ancestors, children, products, total, page_count, query, clamped_from, currency } = listing;
+fn Listing(listing: ListingPage, base: String) -> impl IntoView {
+    let ListingPage {
+        slug,
+        name,
+        description,
+        ancestors,
+        children,
+        products,
+        total,
+        page_count,
+        query,
+        clamped_from,
+        currency,
+    } = listing;
     let navigate = use_navigate();
-    let path = if query.page > 1 { format!("/c/{slug}?page={}", query.page) } else { format!("/c/{slug}") };
-    let title = if query.page > 1 { format!("{name} – page {}", query.page) } else { name.clone() };
-    let major = move |m: Option<i64>| m.map(|v| Money::new(v, currency).to_major_string()).unwrap_or_default();
+    let path = if query.page > 1 {
+        format!("/c/{slug}?page={}", query.page)
+    } else {
+        format!("/c/{slug}")
+    };
+    let title = if query.page > 1 {
+        format!("{name} – page {}", query.page)
+    } else {
+        name.clone()
+    };
+    let major = move |m: Option<i64>| {
+        m.map(|v| Money::new(v, currency).to_major_string())
+            .unwrap_or_default()
+    };
     let sort_slug = slug.clone();
     let sort_query = query.clone();
     let on_sort = move |ev: leptos::ev::Event| {
         if let Some(sort) = Sort::from_param(&event_target_value(&ev)) {
-            let q = ListingQuery { sort, page: 1, ..sort_query.clone() };
+            let q = ListingQuery {
+                sort,
+                page: 1,
+                ..sort_query.clone()
+            };
             navigate(&listing_href(&sort_slug, &q, currency), Default::default());
         }
     };
     let clear_href = format!("/c/{slug}");
     let empty = products.is_empty();
-    let pagination = (page_count > 1).then(|| view! { <Pagination slug=slug.clone() query=query.clone() page_count currency /> });
+    let pagination = (page_count > 1).then(
+        || view! { <Pagination slug=slug.clone() query=query.clone() page_count currency /> },
+    );
     view! {
-        <Seo title description=description.clone() path />
+        <Seo base title description=description.clone() path />
         <Breadcrumbs trail=ancestors current=name.clone() />
         <header class="mt-4 border-b border-stone-200 pb-6">
             <h1 class="text-3xl font-semibold tracking-tight sm:text-4xl">{name}</h1>
@@ -155,7 +194,12 @@ fn Listing(listing: ListingPage) -> impl IntoView {
 }
 
 #[component]
-fn Pagination(slug: String, query: ListingQuery, page_count: u32, currency: domain::Currency) -> impl IntoView {
+fn Pagination(
+    slug: String,
+    query: ListingQuery,
+    page_count: u32,
+    currency: domain::Currency,
+) -> impl IntoView {
     let current = query.page;
     let href = move |p: u32| listing_href(&slug, &query.with_page(p), currency);
     // First, last, and two either side of the current page.
@@ -167,7 +211,9 @@ fn Pagination(slug: String, query: ListingQuery, page_count: u32, currency: doma
     let mut last = 0;
     for p in pages {
         if p > last + 1 {
-            items.push(view! { <li class="px-2 text-stone-400" aria-hidden="true">"…"</li> }.into_any());
+            items.push(
+                view! { <li class="px-2 text-stone-400" aria-hidden="true">"…"</li> }.into_any(),
+            );
         }
         let is_current = p == current;
         items.push(view! {

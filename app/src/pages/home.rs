@@ -3,25 +3,31 @@
 use crate::api::get_home;
 use crate::components::cards::ProductGrid;
 use crate::components::error_view::ErrorView;
+use crate::components::layout::{await_layout, loading, Frame};
 use crate::components::seo::Seo;
+use crate::LayoutResource;
 use leptos::prelude::*;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
     let home = Resource::new(|| (), |_| get_home());
     view! {
-        <Seo
-            title="Well-made things for everyday life".into()
-            description="Shop clothing, shoes, home goods, electronics, outdoor gear and stationery at Emporium. Free shipping over $75 and free returns.".into()
-            path="/".into()
-        />
-        <Suspense fallback=|| view! { <p class="py-24 text-center text-stone-500">"Loading…"</p> }>
+        <Suspense fallback=move || loading(layout)>
             {move || Suspend::new(async move {
-                match home.await {
+                let (layout, home) = (await_layout(layout).await, home.await);
+                let base = layout.public_url.clone();
+                let body = match home {
                     Err(e) => view! { <ErrorView error=e /> }.into_any(),
                     Ok(home) => {
                         let first = home.categories.first().map(|c| format!("/c/{}", c.slug)).unwrap_or_else(|| "/".into());
                         view! {
+                            <Seo
+                                base
+                                title="Well-made things for everyday life".into()
+                                description="Shop clothing, shoes, home goods, electronics, outdoor gear and stationery at Emporium. Free shipping over $75 and free returns.".into()
+                                path="/".into()
+                            />
                             <section class="relative mt-6 overflow-hidden rounded-3xl bg-gradient-to-br from-amber-100 via-orange-50 to-stone-100 px-6 py-16 sm:px-12 sm:py-24">
                                 <div class="max-w-xl">
                                     <p class="text-sm font-semibold uppercase tracking-widest text-amber-700">"New season"</p>
@@ -63,7 +69,8 @@ pub fn HomePage() -> impl IntoView {
                             </section>
                         }.into_any()
                     }
-                }
+                };
+                view! { <Frame layout>{body}</Frame> }
             })}
         </Suspense>
     }

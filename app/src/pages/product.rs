@@ -6,6 +6,7 @@
 
 use crate::api::get_product;
 use crate::components::error_view::ErrorView;
+use crate::components::layout::{await_layout, loading, Frame};
 use crate::components::seo::{json_ld, Seo};
 use crate::pages::category::Breadcrumbs;
 use crate::LayoutResource;
@@ -18,15 +19,20 @@ use leptos_router::NavigateOptions;
 pub fn ProductPage() -> impl IntoView {
     let params = use_params_map();
     let layout = expect_context::<LayoutResource>();
-    let product = Resource::new(move || params.read().get("slug").unwrap_or_default(), get_product);
+    let product = Resource::new(
+        move || params.read().get("slug").unwrap_or_default(),
+        get_product,
+    );
     view! {
-        <Suspense fallback=|| view! { <p class="py-24 text-center text-stone-500">"Loading…"</p> }>
+        <Suspense fallback=move || loading(layout)>
             {move || Suspend::new(async move {
-                let base = layout.await.map(|l| l.public_url).unwrap_or_default();
-                match product.await {
+                let (layout, product) = (await_layout(layout).await, product.await);
+                let base = layout.public_url.clone();
+                let body = match product {
                     Ok(p) => view! { <ProductView product=p base /> }.into_any(),
                     Err(e) => view! { <ErrorView error=e /> }.into_any(),
-                }
+                };
+                view! { <Frame layout>{body}</Frame> }
             })}
         </Suspense>
     }
@@ -39,7 +45,11 @@ fn image_index(p: &ProductDetail, asked: Option<usize>, variant: Option<&Variant
     }
     variant
         .and_then(|v| {
-            p.images.iter().position(|img| v.options.iter().any(|o| img.alt.ends_with(&format!(" in {o}"))))
+            p.images.iter().position(|img| {
+                v.options
+                    .iter()
+                    .any(|o| img.alt.ends_with(&format!(" in {o}")))
+            })
         })
         .unwrap_or(0)
 }
@@ -86,7 +96,10 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
         product.with_value(|p| p.selected_variant(sku.as_deref()).cloned())
     });
     let image = Memo::new(move |_| {
-        let asked = query.read().get("image").and_then(|i| i.parse::<usize>().ok());
+        let asked = query
+            .read()
+            .get("image")
+            .and_then(|i| i.parse::<usize>().ok());
         product.with_value(|p| image_index(p, asked, variant.get().as_ref()))
     });
 
@@ -95,27 +108,40 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
         let navigate = navigate.clone();
         move |ev: leptos::ev::MouseEvent| {
             ev.prevent_default();
-            navigate(&href, NavigateOptions { replace: true, scroll: false, ..Default::default() });
+            navigate(
+                &href,
+                NavigateOptions {
+                    replace: true,
+                    scroll: false,
+                    ..Default::default()
+                },
+            );
         }
     };
 
-    let (name, description, brand, category, ancestors, option_names, images, attributes) = product.with_value(|p| {
-        (
-            p.name.clone(),
-            p.description.clone(),
-            p.brand.clone(),
-            p.category.clone(),
-            p.ancestors.clone(),
-            p.option_names.clone(),
-            p.images.clone(),
-            p.attributes.clone(),
-        )
-    });
+    let (name, description, brand, category, ancestors, option_names, images, attributes) = product
+        .with_value(|p| {
+            (
+                p.name.clone(),
+                p.description.clone(),
+                p.brand.clone(),
+                p.category.clone(),
+                p.ancestors.clone(),
+                p.option_names.clone(),
+                p.images.clone(),
+                p.attributes.clone(),
+            )
+        });
     let mut trail = ancestors;
     trail.push(category);
     let image_count = images.len();
     let images = StoredValue::new(images);
-    let price = move || variant.get().map(|v| v.price.to_string()).unwrap_or_default();
+    let price = move || {
+        variant
+            .get()
+            .map(|v| v.price.to_string())
+            .unwrap_or_default()
+    };
     let sku = move || variant.get().map(|v| v.sku).unwrap_or_default();
     let stock_label = move || variant.get().map(|v| v.stock_label()).unwrap_or_default();
     let in_stock = move || variant.get().is_some_and(|v| v.in_stock());
@@ -167,6 +193,7 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
     let go_thumb = go.clone();
     view! {
         <Seo
+            base=base.clone()
             title=name.clone()
             description=description.clone()
             path=format!("/p/{slug}")

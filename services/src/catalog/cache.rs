@@ -34,18 +34,27 @@ impl CatalogCache {
     }
 
     pub(super) fn invalidate(&self) {
-        let mut maps = self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut maps = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.generation.fetch_add(1, Ordering::AcqRel);
         *maps = Maps::default();
     }
 
     fn read<T>(&self, f: impl FnOnce(&Maps) -> Option<T>) -> Option<T> {
-        let maps = self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let maps = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&maps)
     }
 
     fn store(&self, generation: u64, f: impl FnOnce(&mut Maps)) {
-        let mut maps = self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut maps = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if self.generation.load(Ordering::Acquire) == generation {
             f(&mut maps);
         }
@@ -72,7 +81,13 @@ impl CatalogCache {
         self.read(|m| m.listings.get(&(slug.to_owned(), query.clone())).cloned())
     }
 
-    pub(super) fn put_listing(&self, generation: u64, slug: &str, query: &ListingQuery, page: Arc<ListingPage>) {
+    pub(super) fn put_listing(
+        &self,
+        generation: u64,
+        slug: &str,
+        query: &ListingQuery,
+        page: Arc<ListingPage>,
+    ) {
         self.store(generation, |m| {
             if m.listings.len() >= MAX_LISTINGS {
                 m.listings.clear();
@@ -85,7 +100,12 @@ impl CatalogCache {
         self.read(|m| m.products.get(slug).cloned())
     }
 
-    pub(super) fn put_product(&self, generation: u64, slug: &str, product: Arc<Option<ProductDetail>>) {
+    pub(super) fn put_product(
+        &self,
+        generation: u64,
+        slug: &str,
+        product: Arc<Option<ProductDetail>>,
+    ) {
         self.store(generation, |m| {
             if m.products.len() >= MAX_PRODUCTS {
                 m.products.clear();

@@ -18,7 +18,11 @@ pub const COLOURS: &[(&str, &str, &str, &str)] = &[
     ("olive", "#65a30d", "#416b08", "#9fd451"),
 ];
 
-const BACKGROUNDS: [(&str, &str); 3] = [("#f5f1e9", "#e6dfd1"), ("#eef2f7", "#dbe3ee"), ("#f8efe7", "#eedccb")];
+const BACKGROUNDS: [(&str, &str); 3] = [
+    ("#f5f1e9", "#e6dfd1"),
+    ("#eef2f7", "#dbe3ee"),
+    ("#f8efe7", "#eedccb"),
+];
 
 /// Draws one icon with `m` (main), `d` (dark) and `l` (light) colours.
 fn icon(name: &str, m: &str, d: &str, l: &str) -> Option<String> {
@@ -116,7 +120,11 @@ pub fn render_path(file: &str) -> Option<String> {
     let shape = icon(icon_name, m, d, l)?;
     let (bg_a, bg_b) = BACKGROUNDS[style - 1];
     // Style 2 is a close-up, as a second gallery image would be.
-    let transform = if style == 2 { r#" transform="translate(-60 -50) scale(1.3)""# } else { "" };
+    let transform = if style == 2 {
+        r#" transform="translate(-60 -50) scale(1.3)""#
+    } else {
+        ""
+    };
     Some(format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 400" width="800" height="800" role="img">
 <defs><linearGradient id="bg" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="{bg_a}"/><stop offset="1" stop-color="{bg_b}"/></linearGradient></defs>
@@ -133,7 +141,14 @@ mod tests {
     fn renders_known_names_only() {
         let svg = render_path("mug-navy-2.svg").expect("a mug");
         assert!(svg.starts_with("<svg") && svg.contains("#1e3a8a"));
-        for bad in ["mug-navy-4.svg", "mug-teal-1.svg", "cat-navy-1.svg", "mug-navy-1.png", "mug-navy-1-x.svg", "../etc/passwd"] {
+        for bad in [
+            "mug-navy-4.svg",
+            "mug-teal-1.svg",
+            "cat-navy-1.svg",
+            "mug-navy-1.png",
+            "mug-navy-1-x.svg",
+            "../etc/passwd",
+        ] {
             assert!(render_path(bad).is_none(), "{bad}");
         }
     }

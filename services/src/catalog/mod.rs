@@ -42,7 +42,11 @@ pub struct CatalogService {
 
 impl CatalogService {
     pub fn new(pool: PgPool, currency: Currency) -> Self {
-        Self { pool, cache: Arc::new(CatalogCache::default()), currency }
+        Self {
+            pool,
+            cache: Arc::new(CatalogCache::default()),
+            currency,
+        }
     }
 
     pub fn currency(&self) -> Currency {

@@ -140,8 +140,14 @@ impl CatalogService {
         .fetch_all(&self.pool)
         .await?;
         let home = Arc::new(HomePage {
-            featured: featured.into_iter().map(|r| r.into_card(self.currency)).collect(),
-            new_arrivals: new_arrivals.into_iter().map(|r| r.into_card(self.currency)).collect(),
+            featured: featured
+                .into_iter()
+                .map(|r| r.into_card(self.currency))
+                .collect(),
+            new_arrivals: new_arrivals
+                .into_iter()
+                .map(|r| r.into_card(self.currency))
+                .collect(),
             categories,
         });
         self.cache.put_home(generation, home.clone());
@@ -151,13 +157,19 @@ impl CatalogService {
     /// One page of a category's published products, including those of its subcategories.
     /// A page past the end is clamped to the last page, and the listing says so.
     #[tracing::instrument(skip(self))]
-    pub async fn listing(&self, slug: &str, query: &ListingQuery) -> Result<Arc<ListingPage>, CatalogError> {
+    pub async fn listing(
+        &self,
+        slug: &str,
+        query: &ListingQuery,
+    ) -> Result<Arc<ListingPage>, CatalogError> {
         if let Some(page) = self.cache.listing(slug, query) {
             return Ok(page);
         }
         let generation = self.cache.generation();
         let tree = self.tree().await?;
-        let node = tree.by_slug(slug).ok_or(CatalogError::NotFound("category"))?;
+        let node = tree
+            .by_slug(slug)
+            .ok_or(CatalogError::NotFound("category"))?;
         let ids = tree.subtree_ids(node.id);
         let total = sqlx::query_scalar!(
             r#"SELECT count(*) AS "count!" FROM product_summaries s
@@ -217,14 +229,18 @@ impl CatalogService {
             description: node.description.clone(),
             ancestors: tree.ancestors(node.id),
             children: tree.children(node.id).map(CategoryNode::to_ref).collect(),
-            products: rows.into_iter().map(|r| r.into_card(self.currency)).collect(),
+            products: rows
+                .into_iter()
+                .map(|r| r.into_card(self.currency))
+                .collect(),
             total,
             page_count: pages,
             query: applied,
             clamped_from,
             currency: self.currency,
         });
-        self.cache.put_listing(generation, slug, query, page.clone());
+        self.cache
+            .put_listing(generation, slug, query, page.clone());
         Ok(page)
     }
 
@@ -275,10 +291,13 @@ impl CatalogService {
         .fetch_all(&self.pool)
         .await?;
         let tree = self.tree().await?;
-        let category = tree.by_id(p.category_id).map(CategoryNode::to_ref).unwrap_or(CategoryRef {
-            slug: String::new(),
-            name: String::new(),
-        });
+        let category = tree
+            .by_id(p.category_id)
+            .map(CategoryNode::to_ref)
+            .unwrap_or(CategoryRef {
+                slug: String::new(),
+                name: String::new(),
+            });
         Ok(Some(ProductDetail {
             slug: p.slug,
             name: p.name.clone(),
@@ -292,11 +311,20 @@ impl CatalogService {
                 .map(|v| VariantView {
                     sku: v.sku,
                     options: v.option_values,
-                    price: Money::new(v.price_minor, Currency::parse(&v.currency).unwrap_or(self.currency)),
+                    price: Money::new(
+                        v.price_minor,
+                        Currency::parse(&v.currency).unwrap_or(self.currency),
+                    ),
                     stock: v.stock_on_hand,
                 })
                 .collect(),
-            images: images.into_iter().map(|i| ImageView { url: i.url, alt: i.alt }).collect(),
+            images: images
+                .into_iter()
+                .map(|i| ImageView {
+                    url: i.url,
+                    alt: i.alt,
+                })
+                .collect(),
             attributes: attributes.into_iter().map(|a| (a.name, a.value)).collect(),
         }))
     }
@@ -313,7 +341,9 @@ impl CatalogService {
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), CatalogError> {
-        sqlx::query_scalar!("SELECT 1 AS \"one!\"").fetch_one(&self.pool).await?;
+        sqlx::query_scalar!("SELECT 1 AS \"one!\"")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(())
     }
 }

@@ -123,47 +123,346 @@ struct Leaf {
 }
 
 const ROOTS: &[Root] = &[
-    Root { slug: "clothing", name: "Clothing", description: "Everyday layers made to last, from soft tees to weatherproof jackets.", icon: "shirt", brands: &["Northwind", "Atelier Nine", "Fieldnotes", "Loomworks"] },
-    Root { slug: "shoes", name: "Shoes", description: "Sneakers and boots for city streets and muddy trails.", icon: "sneaker", brands: &["Stride & Co", "Kestrel", "Bramble"] },
-    Root { slug: "home", name: "Home & Living", description: "Mugs, lamps and cushions that make a room feel like yours.", icon: "lamp", brands: &["Hearth", "Oakhaus", "Kiln Studio"] },
-    Root { slug: "electronics", name: "Electronics", description: "Headphones, speakers and chargers that simply work.", icon: "headphones", brands: &["Voltline", "Sonari", "Ampere Labs"] },
-    Root { slug: "outdoors", name: "Outdoors", description: "Packs, bottles and shelters for weekends outside.", icon: "tent", brands: &["Ridgeback", "Trailhead", "Summit Supply"] },
-    Root { slug: "stationery", name: "Books & Stationery", description: "Notebooks and pens for ideas worth writing down.", icon: "notebook", brands: &["Papermill", "Inkwell", "Folio"] },
+    Root {
+        slug: "clothing",
+        name: "Clothing",
+        description: "Everyday layers made to last, from soft tees to weatherproof jackets.",
+        icon: "shirt",
+        brands: &["Northwind", "Atelier Nine", "Fieldnotes", "Loomworks"],
+    },
+    Root {
+        slug: "shoes",
+        name: "Shoes",
+        description: "Sneakers and boots for city streets and muddy trails.",
+        icon: "sneaker",
+        brands: &["Stride & Co", "Kestrel", "Bramble"],
+    },
+    Root {
+        slug: "home",
+        name: "Home & Living",
+        description: "Mugs, lamps and cushions that make a room feel like yours.",
+        icon: "lamp",
+        brands: &["Hearth", "Oakhaus", "Kiln Studio"],
+    },
+    Root {
+        slug: "electronics",
+        name: "Electronics",
+        description: "Headphones, speakers and chargers that simply work.",
+        icon: "headphones",
+        brands: &["Voltline", "Sonari", "Ampere Labs"],
+    },
+    Root {
+        slug: "outdoors",
+        name: "Outdoors",
+        description: "Packs, bottles and shelters for weekends outside.",
+        icon: "tent",
+        brands: &["Ridgeback", "Trailhead", "Summit Supply"],
+    },
+    Root {
+        slug: "stationery",
+        name: "Books & Stationery",
+        description: "Notebooks and pens for ideas worth writing down.",
+        icon: "notebook",
+        brands: &["Papermill", "Inkwell", "Folio"],
+    },
 ];
 
 const LEAVES: &[Leaf] = &[
-    Leaf { parent: "clothing", slug: "t-shirts", name: "T-Shirts", description: "Crew necks and v-necks in breathable fabrics.", icon: "shirt", nouns: &["Tee", "Crew Tee", "Pocket Tee"], materials: &["Cotton", "Organic Cotton", "Linen", "Bamboo", "Slub Cotton", "Merino"], price: (18, 45), options: Options::ColourAndApparelSize },
-    Leaf { parent: "clothing", slug: "hoodies", name: "Hoodies & Sweatshirts", description: "Heavyweight fleece for cool evenings.", icon: "hoodie", nouns: &["Hoodie", "Zip Hoodie", "Sweatshirt"], materials: &["Fleece", "Loopback Cotton", "Brushed Cotton", "Recycled Fleece", "Wool Blend", "Terry"], price: (45, 95), options: Options::ColourAndApparelSize },
-    Leaf { parent: "clothing", slug: "jackets", name: "Jackets", description: "Shells, parkas and overshirts for changing weather.", icon: "jacket", nouns: &["Jacket", "Parka", "Overshirt"], materials: &["Waxed Cotton", "Nylon", "Ripstop", "Wool", "Canvas", "Down"], price: (85, 260), options: Options::ColourAndApparelSize },
-    Leaf { parent: "shoes", slug: "sneakers", name: "Sneakers", description: "Low-tops and runners with cushioned soles.", icon: "sneaker", nouns: &["Sneaker", "Runner", "Court Shoe"], materials: &["Canvas", "Leather", "Suede", "Knit", "Recycled Mesh", "Nubuck"], price: (60, 160), options: Options::ColourAndShoeSize },
-    Leaf { parent: "shoes", slug: "boots", name: "Boots", description: "Chelsea, hiking and work boots built to resole.", icon: "boot", nouns: &["Boot", "Chelsea Boot", "Hiker"], materials: &["Leather", "Suede", "Waxed Leather", "Nubuck", "Rubber", "Oiled Leather"], price: (110, 280), options: Options::ColourAndShoeSize },
-    Leaf { parent: "home", slug: "mugs", name: "Mugs & Cups", description: "Stoneware and enamel for the first coffee of the day.", icon: "mug", nouns: &["Mug", "Cup", "Tumbler"], materials: &["Stoneware", "Porcelain", "Enamel", "Glazed Ceramic", "Speckled Clay", "Glass"], price: (12, 38), options: Options::Colour },
-    Leaf { parent: "home", slug: "lamps", name: "Lamps", description: "Desk, floor and table lamps with warm light.", icon: "lamp", nouns: &["Desk Lamp", "Table Lamp", "Floor Lamp"], materials: &["Brass", "Oak", "Linen", "Steel", "Ceramic", "Walnut"], price: (39, 240), options: Options::Colour },
-    Leaf { parent: "home", slug: "cushions", name: "Cushions & Throws", description: "Soft furnishings in natural fibres.", icon: "cushion", nouns: &["Cushion", "Throw", "Bolster"], materials: &["Linen", "Wool", "Velvet", "Cotton", "Boucle", "Cashmere"], price: (25, 140), options: Options::Colour },
-    Leaf { parent: "electronics", slug: "headphones", name: "Headphones", description: "Over-ear and in-ear sound with long battery life.", icon: "headphones", nouns: &["Headphones", "Earbuds", "Studio Monitors"], materials: &["Wireless", "Noise-Cancelling", "Studio", "Sport", "Travel", "Hi-Fi"], price: (49, 349), options: Options::Colour },
-    Leaf { parent: "electronics", slug: "speakers", name: "Speakers", description: "Portable and shelf speakers with room-filling sound.", icon: "speaker", nouns: &["Speaker", "Soundbar", "Radio"], materials: &["Bluetooth", "Wi-Fi", "Portable", "Bookshelf", "Waterproof", "Smart"], price: (59, 399), options: Options::Colour },
-    Leaf { parent: "electronics", slug: "chargers", name: "Chargers & Cables", description: "Fast USB-C power for everything you carry.", icon: "charger", nouns: &["Charger", "Power Bank", "Charging Dock"], materials: &["USB-C", "GaN", "Wireless", "Travel", "Dual-Port", "Magnetic"], price: (19, 89), options: Options::Power },
-    Leaf { parent: "outdoors", slug: "backpacks", name: "Backpacks", description: "Daypacks and travel packs with smart pockets.", icon: "backpack", nouns: &["Daypack", "Backpack", "Rolltop"], materials: &["Cordura", "Canvas", "Ripstop", "Recycled Nylon", "Waxed Canvas", "Dyneema"], price: (55, 230), options: Options::Colour },
-    Leaf { parent: "outdoors", slug: "bottles", name: "Bottles & Flasks", description: "Insulated bottles that keep drinks cold for a day.", icon: "bottle", nouns: &["Bottle", "Flask", "Canteen"], materials: &["Steel", "Insulated", "Titanium", "Glass", "Aluminium", "Tritan"], price: (18, 55), options: Options::ColourAndCapacity },
-    Leaf { parent: "outdoors", slug: "tents", name: "Tents & Shelters", description: "Lightweight shelters for every season.", icon: "tent", nouns: &["Tent", "Tarp Shelter", "Bivy"], materials: &["Ultralight", "Four-Season", "Backpacking", "Family", "Trekking", "Alpine"], price: (120, 620), options: Options::Sleeps },
-    Leaf { parent: "stationery", slug: "notebooks", name: "Notebooks", description: "Dotted, lined and blank pages that take any ink.", icon: "notebook", nouns: &["Notebook", "Journal", "Sketchbook"], materials: &["Dotted", "Lined", "Blank", "Grid", "Linen-Bound", "Leather-Bound"], price: (9, 42), options: Options::Colour },
-    Leaf { parent: "stationery", slug: "pens", name: "Pens", description: "Fountain pens, rollerballs and fineliners.", icon: "pen", nouns: &["Fountain Pen", "Rollerball", "Fineliner"], materials: &["Brass", "Aluminium", "Resin", "Steel", "Bamboo", "Lacquered"], price: (8, 120), options: Options::Colour },
+    Leaf {
+        parent: "clothing",
+        slug: "t-shirts",
+        name: "T-Shirts",
+        description: "Crew necks and v-necks in breathable fabrics.",
+        icon: "shirt",
+        nouns: &["Tee", "Crew Tee", "Pocket Tee"],
+        materials: &[
+            "Cotton",
+            "Organic Cotton",
+            "Linen",
+            "Bamboo",
+            "Slub Cotton",
+            "Merino",
+        ],
+        price: (18, 45),
+        options: Options::ColourAndApparelSize,
+    },
+    Leaf {
+        parent: "clothing",
+        slug: "hoodies",
+        name: "Hoodies & Sweatshirts",
+        description: "Heavyweight fleece for cool evenings.",
+        icon: "hoodie",
+        nouns: &["Hoodie", "Zip Hoodie", "Sweatshirt"],
+        materials: &[
+            "Fleece",
+            "Loopback Cotton",
+            "Brushed Cotton",
+            "Recycled Fleece",
+            "Wool Blend",
+            "Terry",
+        ],
+        price: (45, 95),
+        options: Options::ColourAndApparelSize,
+    },
+    Leaf {
+        parent: "clothing",
+        slug: "jackets",
+        name: "Jackets",
+        description: "Shells, parkas and overshirts for changing weather.",
+        icon: "jacket",
+        nouns: &["Jacket", "Parka", "Overshirt"],
+        materials: &["Waxed Cotton", "Nylon", "Ripstop", "Wool", "Canvas", "Down"],
+        price: (85, 260),
+        options: Options::ColourAndApparelSize,
+    },
+    Leaf {
+        parent: "shoes",
+        slug: "sneakers",
+        name: "Sneakers",
+        description: "Low-tops and runners with cushioned soles.",
+        icon: "sneaker",
+        nouns: &["Sneaker", "Runner", "Court Shoe"],
+        materials: &[
+            "Canvas",
+            "Leather",
+            "Suede",
+            "Knit",
+            "Recycled Mesh",
+            "Nubuck",
+        ],
+        price: (60, 160),
+        options: Options::ColourAndShoeSize,
+    },
+    Leaf {
+        parent: "shoes",
+        slug: "boots",
+        name: "Boots",
+        description: "Chelsea, hiking and work boots built to resole.",
+        icon: "boot",
+        nouns: &["Boot", "Chelsea Boot", "Hiker"],
+        materials: &[
+            "Leather",
+            "Suede",
+            "Waxed Leather",
+            "Nubuck",
+            "Rubber",
+            "Oiled Leather",
+        ],
+        price: (110, 280),
+        options: Options::ColourAndShoeSize,
+    },
+    Leaf {
+        parent: "home",
+        slug: "mugs",
+        name: "Mugs & Cups",
+        description: "Stoneware and enamel for the first coffee of the day.",
+        icon: "mug",
+        nouns: &["Mug", "Cup", "Tumbler"],
+        materials: &[
+            "Stoneware",
+            "Porcelain",
+            "Enamel",
+            "Glazed Ceramic",
+            "Speckled Clay",
+            "Glass",
+        ],
+        price: (12, 38),
+        options: Options::Colour,
+    },
+    Leaf {
+        parent: "home",
+        slug: "lamps",
+        name: "Lamps",
+        description: "Desk, floor and table lamps with warm light.",
+        icon: "lamp",
+        nouns: &["Desk Lamp", "Table Lamp", "Floor Lamp"],
+        materials: &["Brass", "Oak", "Linen", "Steel", "Ceramic", "Walnut"],
+        price: (39, 240),
+        options: Options::Colour,
+    },
+    Leaf {
+        parent: "home",
+        slug: "cushions",
+        name: "Cushions & Throws",
+        description: "Soft furnishings in natural fibres.",
+        icon: "cushion",
+        nouns: &["Cushion", "Throw", "Bolster"],
+        materials: &["Linen", "Wool", "Velvet", "Cotton", "Boucle", "Cashmere"],
+        price: (25, 140),
+        options: Options::Colour,
+    },
+    Leaf {
+        parent: "electronics",
+        slug: "headphones",
+        name: "Headphones",
+        description: "Over-ear and in-ear sound with long battery life.",
+        icon: "headphones",
+        nouns: &["Headphones", "Earbuds", "Studio Monitors"],
+        materials: &[
+            "Wireless",
+            "Noise-Cancelling",
+            "Studio",
+            "Sport",
+            "Travel",
+            "Hi-Fi",
+        ],
+        price: (49, 349),
+        options: Options::Colour,
+    },
+    Leaf {
+        parent: "electronics",
+        slug: "speakers",
+        name: "Speakers",
+        description: "Portable and shelf speakers with room-filling sound.",
+        icon: "speaker",
+        nouns: &["Speaker", "Soundbar", "Radio"],
+        materials: &[
+            "Bluetooth",
+            "Wi-Fi",
+            "Portable",
+            "Bookshelf",
+            "Waterproof",
+            "Smart",
+        ],
+        price: (59, 399),
+        options: Options::Colour,
+    },
+    Leaf {
+        parent: "electronics",
+        slug: "chargers",
+        name: "Chargers & Cables",
+        description: "Fast USB-C power for everything you carry.",
+        icon: "charger",
+        nouns: &["Charger", "Power Bank", "Charging Dock"],
+        materials: &[
+            "USB-C",
+            "GaN",
+            "Wireless",
+            "Travel",
+            "Dual-Port",
+            "Magnetic",
+        ],
+        price: (19, 89),
+        options: Options::Power,
+    },
+    Leaf {
+        parent: "outdoors",
+        slug: "backpacks",
+        name: "Backpacks",
+        description: "Daypacks and travel packs with smart pockets.",
+        icon: "backpack",
+        nouns: &["Daypack", "Backpack", "Rolltop"],
+        materials: &[
+            "Cordura",
+            "Canvas",
+            "Ripstop",
+            "Recycled Nylon",
+            "Waxed Canvas",
+            "Dyneema",
+        ],
+        price: (55, 230),
+        options: Options::Colour,
+    },
+    Leaf {
+        parent: "outdoors",
+        slug: "bottles",
+        name: "Bottles & Flasks",
+        description: "Insulated bottles that keep drinks cold for a day.",
+        icon: "bottle",
+        nouns: &["Bottle", "Flask", "Canteen"],
+        materials: &[
+            "Steel",
+            "Insulated",
+            "Titanium",
+            "Glass",
+            "Aluminium",
+            "Tritan",
+        ],
+        price: (18, 55),
+        options: Options::ColourAndCapacity,
+    },
+    Leaf {
+        parent: "outdoors",
+        slug: "tents",
+        name: "Tents & Shelters",
+        description: "Lightweight shelters for every season.",
+        icon: "tent",
+        nouns: &["Tent", "Tarp Shelter", "Bivy"],
+        materials: &[
+            "Ultralight",
+            "Four-Season",
+            "Backpacking",
+            "Family",
+            "Trekking",
+            "Alpine",
+        ],
+        price: (120, 620),
+        options: Options::Sleeps,
+    },
+    Leaf {
+        parent: "stationery",
+        slug: "notebooks",
+        name: "Notebooks",
+        description: "Dotted, lined and blank pages that take any ink.",
+        icon: "notebook",
+        nouns: &["Notebook", "Journal", "Sketchbook"],
+        materials: &[
+            "Dotted",
+            "Lined",
+            "Blank",
+            "Grid",
+            "Linen-Bound",
+            "Leather-Bound",
+        ],
+        price: (9, 42),
+        options: Options::Colour,
+    },
+    Leaf {
+        parent: "stationery",
+        slug: "pens",
+        name: "Pens",
+        description: "Fountain pens, rollerballs and fineliners.",
+        icon: "pen",
+        nouns: &["Fountain Pen", "Rollerball", "Fineliner"],
+        materials: &[
+            "Brass",
+            "Aluminium",
+            "Resin",
+            "Steel",
+            "Bamboo",
+            "Lacquered",
+        ],
+        price: (8, 120),
+        options: Options::Colour,
+    },
 ];
 
 const ADJECTIVES: &[&str] = &[
-    "Everyday", "Classic", "Trail", "Harbor", "Summit", "Meadow", "Urban", "Coastal", "Heritage", "Nomad", "Aurora", "Field",
+    "Everyday", "Classic", "Trail", "Harbor", "Summit", "Meadow", "Urban", "Coastal", "Heritage",
+    "Nomad", "Aurora", "Field",
 ];
 
 /// Colour names and the keys used in image URLs (see [`super::images::COLOURS`]).
 const COLOURS: &[(&str, &str)] = &[
-    ("Black", "black"), ("White", "white"), ("Navy", "navy"), ("Red", "red"), ("Forest", "forest"),
-    ("Sand", "sand"), ("Grey", "grey"), ("Ochre", "ochre"), ("Sky", "sky"), ("Plum", "plum"),
-    ("Coral", "coral"), ("Olive", "olive"),
+    ("Black", "black"),
+    ("White", "white"),
+    ("Navy", "navy"),
+    ("Red", "red"),
+    ("Forest", "forest"),
+    ("Sand", "sand"),
+    ("Grey", "grey"),
+    ("Ochre", "ochre"),
+    ("Sky", "sky"),
+    ("Plum", "plum"),
+    ("Coral", "coral"),
+    ("Olive", "olive"),
 ];
 
 const APPAREL_SIZES: &[&str] = &["XS", "S", "M", "L", "XL", "XXL"];
 const SHOE_SIZES: &[&str] = &["38", "39", "40", "41", "42", "43", "44", "45"];
-const ORIGINS: &[&str] = &["Portugal", "Italy", "Japan", "Vietnam", "Canada", "Germany", "Scotland", "Mexico"];
+const ORIGINS: &[&str] = &[
+    "Portugal", "Italy", "Japan", "Vietnam", "Canada", "Germany", "Scotland", "Mexico",
+];
 
 fn category_image(icon: &str, colour: &str) -> String {
     format!("/media/generated/{icon}-{colour}-3.svg")
@@ -194,14 +493,20 @@ pub fn generate(count: usize) -> SeedCatalog {
         });
     }
 
-    let base_time = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).single().unwrap_or_else(Utc::now);
+    let base_time = Utc
+        .with_ymd_and_hms(2026, 1, 5, 9, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now);
     let mut per_leaf = vec![0usize; LEAVES.len()];
     let mut slugs = HashSet::new();
     let mut products = Vec::with_capacity(count);
     for n in 0..count {
         let leaf_index = n % LEAVES.len();
         let leaf = &LEAVES[leaf_index];
-        let root = ROOTS.iter().find(|r| r.slug == leaf.parent).unwrap_or(&ROOTS[0]);
+        let root = ROOTS
+            .iter()
+            .find(|r| r.slug == leaf.parent)
+            .unwrap_or(&ROOTS[0]);
         let j = per_leaf[leaf_index];
         per_leaf[leaf_index] += 1;
         let (a, m, k) = (ADJECTIVES.len(), leaf.materials.len(), leaf.nouns.len());
@@ -214,7 +519,9 @@ pub fn generate(count: usize) -> SeedCatalog {
         if round > 0 {
             name.push_str(&format!(" No. {}", round + 1));
         }
-        let mut slug = Slug::from_name(&name).map(|s| s.to_string()).unwrap_or_else(|_| format!("product-{n}"));
+        let mut slug = Slug::from_name(&name)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|_| format!("product-{n}"));
         while !slugs.insert(slug.clone()) {
             slug = format!("{slug}-{n}");
         }
@@ -223,23 +530,46 @@ pub fn generate(count: usize) -> SeedCatalog {
         // Prices end in .00, .50 or .99 like a real shop's.
         let cents = [0, 50, 99][rng.below(3)];
         let base_price = (lo + rng.below((hi - lo) as usize + 1) as i64) * 100 + cents;
-        let code = leaf.slug.replace('-', "").to_uppercase().chars().take(3).collect::<String>();
+        let code = leaf
+            .slug
+            .replace('-', "")
+            .to_uppercase()
+            .chars()
+            .take(3)
+            .collect::<String>();
         let sku_base = format!("{code}-{n:05}");
 
         let colour_count = 1 + rng.below(4);
         let start = rng.below(COLOURS.len());
-        let colours: Vec<(&str, &str)> = (0..colour_count).map(|i| COLOURS[(start + i * 3) % COLOURS.len()]).collect();
-        let stock = |rng: &mut Rng| if rng.chance(14) { 0 } else { 1 + rng.below(40) as i32 };
+        let colours: Vec<(&str, &str)> = (0..colour_count)
+            .map(|i| COLOURS[(start + i * 3) % COLOURS.len()])
+            .collect();
+        let stock = |rng: &mut Rng| {
+            if rng.chance(14) {
+                0
+            } else {
+                1 + rng.below(40) as i32
+            }
+        };
 
         let (option_names, variants): (Vec<&str>, Vec<SeedVariant>) = match leaf.options {
             Options::ColourAndApparelSize | Options::ColourAndShoeSize => {
-                let sizes = if matches!(leaf.options, Options::ColourAndApparelSize) { APPAREL_SIZES } else { SHOE_SIZES };
+                let sizes = if matches!(leaf.options, Options::ColourAndApparelSize) {
+                    APPAREL_SIZES
+                } else {
+                    SHOE_SIZES
+                };
                 let first = rng.below(2);
                 let len = 4 + rng.below(sizes.len() - 3 - first);
                 let mut vs = Vec::new();
                 for (cname, ckey) in &colours {
                     for (si, size) in sizes.iter().enumerate().skip(first).take(len) {
-                        let bump = if matches!(leaf.options, Options::ColourAndApparelSize) && si >= 4 { 300 } else { 0 };
+                        let bump =
+                            if matches!(leaf.options, Options::ColourAndApparelSize) && si >= 4 {
+                                300
+                            } else {
+                                0
+                            };
                         vs.push(SeedVariant {
                             sku: format!("{sku_base}-{}-{size}", ckey.to_uppercase()),
                             options: vec![(*cname).into(), (*size).into()],
@@ -309,9 +639,18 @@ pub fn generate(count: usize) -> SeedCatalog {
             .take(3)
             .enumerate()
             .flat_map(|(i, (cname, ckey))| {
-                let own = (format!("/media/generated/{}-{}-{}.svg", leaf.icon, ckey, 1 + i % 3), format!("{name} in {cname}"));
+                let own = (
+                    format!("/media/generated/{}-{}-{}.svg", leaf.icon, ckey, 1 + i % 3),
+                    format!("{name} in {cname}"),
+                );
                 if colours.len() == 1 {
-                    vec![own.clone(), (format!("/media/generated/{}-{}-2.svg", leaf.icon, ckey), format!("{name}, detail"))]
+                    vec![
+                        own.clone(),
+                        (
+                            format!("/media/generated/{}-{}-2.svg", leaf.icon, ckey),
+                            format!("{name}, detail"),
+                        ),
+                    ]
                 } else {
                     vec![own]
                 }
@@ -321,8 +660,19 @@ pub fn generate(count: usize) -> SeedCatalog {
         let mut attributes = vec![("Material".to_owned(), material.to_owned())];
         attributes.push(("Made in".into(), (*rng.pick(ORIGINS)).to_owned()));
         match root.slug {
-            "electronics" => attributes.push(("Warranty".into(), format!("{} years", 1 + rng.below(3)))),
-            "clothing" | "home" => attributes.push(("Care".into(), (*rng.pick(&["Machine wash cold", "Hand wash", "Wipe clean", "Dry clean only"])).into())),
+            "electronics" => {
+                attributes.push(("Warranty".into(), format!("{} years", 1 + rng.below(3))))
+            }
+            "clothing" | "home" => attributes.push((
+                "Care".into(),
+                (*rng.pick(&[
+                    "Machine wash cold",
+                    "Hand wash",
+                    "Wipe clean",
+                    "Dry clean only",
+                ]))
+                .into(),
+            )),
             _ => attributes.push(("Weight".into(), format!("{} g", 80 + rng.below(1800)))),
         }
 
@@ -355,7 +705,10 @@ pub fn generate(count: usize) -> SeedCatalog {
             created_at: base_time + Duration::hours(7 * n as i64),
         });
     }
-    SeedCatalog { categories, products }
+    SeedCatalog {
+        categories,
+        products,
+    }
 }
 
 /// How many products go into one transaction.
@@ -391,8 +744,11 @@ impl CatalogService {
         }
         tx.commit().await?;
 
-        let existing: HashSet<String> =
-            sqlx::query_scalar!("SELECT slug FROM products").fetch_all(&self.pool).await?.into_iter().collect();
+        let existing: HashSet<String> = sqlx::query_scalar!("SELECT slug FROM products")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .collect();
         let total = catalog.products.len();
         for (batch_no, batch) in catalog.products.chunks(BATCH).enumerate() {
             let mut tx = self.pool.begin().await?;
@@ -465,7 +821,9 @@ impl CatalogService {
             tx.commit().await?;
             progress(((batch_no + 1) * BATCH).min(total), total);
         }
-        sqlx::query!("SELECT pg_notify($1, 'seed')", CHANGE_CHANNEL).execute(&self.pool).await?;
+        sqlx::query!("SELECT pg_notify($1, 'seed')", CHANGE_CHANNEL)
+            .execute(&self.pool)
+            .await?;
         self.invalidate_cache();
         Ok(report)
     }
@@ -481,8 +839,16 @@ mod tests {
         let b = generate(DEFAULT_PRODUCT_COUNT);
         assert_eq!(a.products.len(), 520);
         assert!(a.categories.len() >= 12);
-        let a_skus: Vec<_> = a.products.iter().flat_map(|p| p.variants.iter().map(|v| (&v.sku, v.price_minor, v.stock))).collect();
-        let b_skus: Vec<_> = b.products.iter().flat_map(|p| p.variants.iter().map(|v| (&v.sku, v.price_minor, v.stock))).collect();
+        let a_skus: Vec<_> = a
+            .products
+            .iter()
+            .flat_map(|p| p.variants.iter().map(|v| (&v.sku, v.price_minor, v.stock)))
+            .collect();
+        let b_skus: Vec<_> = b
+            .products
+            .iter()
+            .flat_map(|p| p.variants.iter().map(|v| (&v.sku, v.price_minor, v.stock)))
+            .collect();
         assert_eq!(a_skus, b_skus);
         let unique: HashSet<_> = a_skus.iter().map(|(s, _, _)| s.as_str()).collect();
         assert_eq!(unique.len(), a_skus.len(), "SKUs are unique");
@@ -494,13 +860,26 @@ mod tests {
             for v in &p.variants {
                 assert_eq!(v.options.len(), p.option_names.len());
                 assert!(v.stock >= 0 && v.price_minor > 0);
-                assert!(v.sku.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'), "{}", v.sku);
+                assert!(
+                    v.sku
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'),
+                    "{}",
+                    v.sku
+                );
             }
             for (url, _) in &p.images {
-                assert!(super::super::images::render_path(url.trim_start_matches("/media/generated/")).is_some(), "{url}");
+                assert!(
+                    super::super::images::render_path(url.trim_start_matches("/media/generated/"))
+                        .is_some(),
+                    "{url}"
+                );
             }
         }
-        assert!(a.products.iter().any(|p| p.variants.iter().any(|v| v.stock == 0)));
+        assert!(a
+            .products
+            .iter()
+            .any(|p| p.variants.iter().any(|v| v.stock == 0)));
         assert!(a.products.iter().any(|p| p.featured));
     }
 }

@@ -24,12 +24,17 @@ impl CategoryTree {
     /// Builds the tree from rows in display order, each with its own direct product count;
     /// counts are then summed up the tree.
     pub fn new(mut nodes: Vec<CategoryNode>) -> Self {
-        let direct: Vec<(Option<i64>, i64)> = nodes.iter().map(|n| (n.parent_id, n.product_count)).collect();
+        let direct: Vec<(Option<i64>, i64)> = nodes
+            .iter()
+            .map(|n| (n.parent_id, n.product_count))
+            .collect();
         for (parent, count) in direct {
             let mut cursor = parent;
             let mut hops = 0;
             while let Some(pid) = cursor {
-                let Some(p) = nodes.iter_mut().find(|n| n.id == pid) else { break };
+                let Some(p) = nodes.iter_mut().find(|n| n.id == pid) else {
+                    break;
+                };
                 p.product_count += count;
                 cursor = p.parent_id;
                 hops += 1;
@@ -92,7 +97,10 @@ impl CategoryTree {
 
 impl CategoryNode {
     pub fn to_ref(&self) -> CategoryRef {
-        CategoryRef { slug: self.slug.clone(), name: self.name.clone() }
+        CategoryRef {
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -101,7 +109,15 @@ mod tests {
     use super::*;
 
     fn node(id: i64, parent: Option<i64>, slug: &str, count: i64) -> CategoryNode {
-        CategoryNode { id, parent_id: parent, slug: slug.into(), name: slug.into(), description: String::new(), image_url: String::new(), product_count: count }
+        CategoryNode {
+            id,
+            parent_id: parent,
+            slug: slug.into(),
+            name: slug.into(),
+            description: String::new(),
+            image_url: String::new(),
+            product_count: count,
+        }
     }
 
     #[test]

@@ -60,14 +60,25 @@ impl CatalogService {
         self.finish_write(tx, product_id).await
     }
 
-    async fn finish_write(&self, mut tx: Transaction<'_, Postgres>, product_id: i64) -> Result<(), CatalogError> {
-        sqlx::query!("UPDATE products SET updated_at = now() WHERE id = $1", product_id)
-            .execute(&mut *tx)
-            .await?;
+    async fn finish_write(
+        &self,
+        mut tx: Transaction<'_, Postgres>,
+        product_id: i64,
+    ) -> Result<(), CatalogError> {
+        sqlx::query!(
+            "UPDATE products SET updated_at = now() WHERE id = $1",
+            product_id
+        )
+        .execute(&mut *tx)
+        .await?;
         // Delivered to listeners only if the transaction commits.
-        sqlx::query!("SELECT pg_notify($1, $2)", CHANGE_CHANNEL, product_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "SELECT pg_notify($1, $2)",
+            CHANGE_CHANNEL,
+            product_id.to_string()
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.invalidate_cache();
         Ok(())

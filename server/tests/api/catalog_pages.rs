@@ -1,0 +1,305 @@
+//! The storefront's catalog pages as a shopper (or a crawler) receives them.
+
+use crate::helpers::{TestApp, PUBLIC_URL};
+use domain::{Currency, Money};
+
+#[tokio::test]
+async fn home_shows_categories_and_products() {
+    let app = TestApp::spawn().await;
+    let page = app.get("/").await;
+    assert_eq!(page.status, 200);
+    assert!(page
+        .body
+        .contains("<title>Well-made things for everyday life · Emporium</title>"));
+    for category in [
+        "Clothing",
+        "Shoes",
+        "Home &amp; Living",
+        "Electronics",
+        "Outdoors",
+        "Books &amp; Stationery",
+    ] {
+        assert!(page.body.contains(category), "{category} missing");
+    }
+    assert_eq!(page.card_slugs().len(), 16, "8 featured + 8 new arrivals");
+    assert_eq!(page.body.matches(r#"<meta name="description""#).count(), 1);
+    assert!(page
+        .body
+        .contains(&format!(r#"<link href="{PUBLIC_URL}/" rel="canonical">"#)));
+}
+
+#[tokio::test]
+async fn category_lists_its_subcategories_products_with_pagination() {
+    let app = TestApp::spawn().await;
+    let page = app.get("/c/clothing").await;
+    assert_eq!(page.status, 200);
+    let count = page.texts("result-count");
+    let total: usize = count[0]
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("count");
+    assert!(total > 24, "clothing has {total}");
+    let first = page.card_slugs();
+    assert_eq!(first.len(), 24);
+    // Products of subcategories (tees, hoodies, jackets) appear in the parent.
+    assert!(page.body.contains("T-Shirts") && page.body.contains("Jackets"));
+
+    let second = app.get("/c/clothing?page=2").await;
+    assert_eq!(second.status, 200);
+    let second_slugs = second.card_slugs();
+    assert!(!second_slugs.is_empty());
+    assert!(
+        second_slugs.iter().all(|s| !first.contains(s)),
+        "pages overlap"
+    );
+    assert!(second
+        .body
+        .contains(r#"aria-current="page" aria-label="Page 2""#));
+
+    // A page past the end shows the last page and says so.
+    let past = app.get("/c/clothing?page=99").await;
+    assert_eq!(past.status, 200);
+    assert!(
+        past.body
+            .contains("There is no page 99; showing the last page"),
+        "{}",
+        past.body.len()
+    );
+    assert!(!past.card_slugs().is_empty());
+}
+
+#[tokio::test]
+async fn sorting_orders_by_price_name_and_newest() {
+    let app = TestApp::spawn().await;
+    let asc = app.get("/c/clothing?sort=price-asc").await.card_prices();
+    assert_eq!(asc.len(), 24);
+    assert!(asc.windows(2).all(|w| w[0] <= w[1]), "{asc:?}");
+    let desc = app.get("/c/clothing?sort=price-desc").await.card_prices();
+    assert!(desc.windows(2).all(|w| w[0] >= w[1]), "{desc:?}");
+    assert!(desc[0] > asc[0]);
+
+    let names = app.get("/c/shoes?sort=name").await;
+    let slugs = names.card_slugs();
+    let mut sorted = slugs.clone();
+    sorted.sort();
+    assert_eq!(slugs, sorted);
+
+    // The seed spaces products seven hours apart in generation order: newest first means
+    // the product generated last (highest number in its SKU) comes first.
+    let newest = app.get("/c/t-shirts?sort=newest").await.card_slugs();
+    let oldest_first = app.get("/c/t-shirts?sort=newest&page=3").await.card_slugs();
+    assert_ne!(newest[0], oldest_first[0]);
+}
+
+#[tokio::test]
+async fn filters_by_price_range_and_stock() {
+    let app = TestApp::spawn().await;
+    let page = app
+        .get("/c/clothing?min_price=50&max_price=99.99&in_stock=1")
+        .await;
+    assert_eq!(page.status, 200);
+    let prices = page.card_prices();
+    assert!(!prices.is_empty());
+    assert!(
+        prices.iter().all(|p| (5000..=9999).contains(p)),
+        "{prices:?}"
+    );
+    assert!(!page.body.contains(">Sold out<"));
+    // The form shows the filters that were applied.
+    assert!(page.body.contains(r#"value="50""#) && page.body.contains(r#"value="99.99""#));
+
+    // Out-of-stock products show up without the filter, not with it.
+    let all = app.get("/c/clothing?page=1&sort=price-asc").await;
+    let everything: usize = app.get("/c/clothing").await.texts("result-count")[0]
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("count");
+    let in_stock: usize = app
+        .get("/c/clothing?in_stock=1")
+        .await
+        .texts("result-count")[0]
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("count");
+    assert!(in_stock <= everything && all.status == 200);
+
+    let none = app.get("/c/clothing?min_price=100000").await;
+    assert_eq!(none.status, 200);
+    assert!(none.body.contains("No products match these filters."));
+}
+
+#[tokio::test]
+async fn malformed_query_parameters_get_a_400_page_with_a_message() {
+    let app = TestApp::spawn().await;
+    for (query, message) in [
+        ("page=abc", "is not a page number"),
+        ("page=0", "page must be between"),
+        ("page=-1", "is not a page number"),
+        (
+            "sort=cheapest",
+            "is not a sort order; use one of featured, newest",
+        ),
+        ("min_price=ten", "minimum price \"ten\" is not an amount"),
+        ("max_price=1e9", "is not an amount"),
+        ("in_stock=maybe", "is not yes or no"),
+        (
+            "min_price=50&max_price=10",
+            "the minimum price is above the maximum price",
+        ),
+    ] {
+        let page = app.get(&format!("/c/clothing?{query}")).await;
+        assert_eq!(page.status, 400, "{query}");
+        let msg = page.texts("error-message").join(" ");
+        assert!(msg.contains(message), "{query}: {msg}");
+    }
+    // Unknown parameters and empty form fields are not errors.
+    assert_eq!(
+        app.get("/c/clothing?utm_source=mail&min_price=&max_price=")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn unknown_pages_get_the_404_page() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/c/no-such-category",
+        "/p/no-such-product",
+        "/p/Not_A_Slug",
+        "/no/such/page",
+        "/c/%00",
+    ] {
+        let page = app.get(path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(page.body.contains("Page not found"), "{path}");
+        assert!(
+            page.body.contains(r#"name="robots" content="noindex""#),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn product_page_has_variants_seo_and_structured_data() {
+    let app = TestApp::spawn().await;
+    let slug = app.get("/c/t-shirts").await.card_slugs().remove(0);
+    let page = app.get(&format!("/p/{slug}")).await;
+    assert_eq!(page.status, 200);
+    let name = page.texts("product-name").remove(0);
+    assert!(page
+        .body
+        .contains(&format!("<title>{name} · Emporium</title>")));
+    assert!(page.body.contains(&format!(
+        r#"<link href="{PUBLIC_URL}/p/{slug}" rel="canonical">"#
+    )));
+    assert!(page
+        .body
+        .contains(r#"<meta property="og:type" content="product""#));
+    assert!(page
+        .body
+        .contains(r#"<meta property="og:image" content="http://shop.test/media/generated/"#));
+    let ld_start = page
+        .body
+        .find(r#"<script type="application/ld+json">"#)
+        .expect("json-ld")
+        + 35;
+    let ld_end = page.body[ld_start..].find("</script>").expect("end") + ld_start;
+    let ld: serde_json::Value =
+        serde_json::from_str(&page.body[ld_start..ld_end]).expect("valid json-ld");
+    assert_eq!(ld["@type"], "Product");
+    assert_eq!(ld["name"], name.as_str());
+    let offers = ld["offers"].as_array().expect("offers");
+    assert!(offers.len() >= 4, "colour x size variants");
+
+    // Each variant can be linked to, and the page shows its SKU and price.
+    let offer = &offers[offers.len() - 1];
+    let sku = offer["sku"].as_str().expect("sku");
+    let chosen = app.get(&format!("/p/{slug}?variant={sku}")).await;
+    assert_eq!(chosen.texts("sku"), vec![sku.to_owned()]);
+    let price =
+        Money::parse_major(offer["price"].as_str().expect("price"), Currency::Usd).expect("money");
+    assert_eq!(chosen.texts("price"), vec![price.to_string()]);
+    // An unknown variant falls back to a default instead of failing.
+    assert_eq!(
+        app.get(&format!("/p/{slug}?variant=NOPE&image=99"))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_catalog_change_is_visible_as_soon_as_it_returns() {
+    let app = TestApp::spawn().await;
+    let slug = app.get("/c/chargers").await.card_slugs().remove(0);
+    let page = app.get(&format!("/p/{slug}")).await; // now cached
+    let sku = page.texts("sku").remove(0);
+
+    app.services
+        .catalog
+        .set_price(&sku, Money::new(123_456, Currency::Usd))
+        .await
+        .expect("price");
+    let page = app.get(&format!("/p/{slug}?variant={sku}")).await;
+    assert_eq!(page.texts("price"), vec!["$1,234.56".to_owned()]);
+
+    app.services
+        .catalog
+        .set_stock(&sku, 0)
+        .await
+        .expect("stock");
+    let page = app.get(&format!("/p/{slug}?variant={sku}")).await;
+    assert_eq!(page.texts("stock"), vec!["Out of stock".to_owned()]);
+
+    // Unpublishing removes it from the listing and the product page at once.
+    assert!(app.get("/c/chargers").await.card_slugs().contains(&slug));
+    app.services
+        .catalog
+        .set_published(&slug, false)
+        .await
+        .expect("unpublish");
+    assert!(!app.get("/c/chargers").await.card_slugs().contains(&slug));
+    assert_eq!(app.get(&format!("/p/{slug}")).await.status, 404);
+    app.services
+        .catalog
+        .set_published(&slug, true)
+        .await
+        .expect("publish");
+    assert_eq!(app.get(&format!("/p/{slug}")).await.status, 200);
+
+    // Bad writes are refused with a reason, and unknown SKUs are not found.
+    assert!(app.services.catalog.set_stock(&sku, -1).await.is_err());
+    assert!(matches!(
+        app.services.catalog.set_stock("NO-SUCH-SKU", 3).await,
+        Err(services::catalog::CatalogError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn seeding_again_adds_nothing_and_keeps_changes() {
+    let app = TestApp::spawn().await;
+    let catalog = &app.services.catalog;
+    let slug = app.get("/c/mugs").await.card_slugs().remove(0);
+    let sku = app.get(&format!("/p/{slug}")).await.texts("sku").remove(0);
+    catalog.set_stock(&sku, 7).await.expect("stock");
+    let data = services::catalog::seed::generate(services::catalog::seed::DEFAULT_PRODUCT_COUNT);
+    let report = catalog
+        .load_seed(&data, Currency::Usd, |_, _| {})
+        .await
+        .expect("seed");
+    assert_eq!(
+        (
+            report.categories_created,
+            report.products_created,
+            report.products_skipped
+        ),
+        (0, 0, 520)
+    );
+    let page = app.get(&format!("/p/{slug}?variant={sku}")).await;
+    assert_eq!(page.texts("stock"), vec!["In stock".to_owned()]);
+}

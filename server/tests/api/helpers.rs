@@ -1,0 +1,268 @@
+//! Test harness: the real application on port 0, against its own PostgreSQL database.
+//!
+//! Each test gets a fresh database cloned from a template that is migrated and seeded
+//! once (`CREATE DATABASE … TEMPLATE` copies files, far faster than seeding), so tests
+//! run in parallel and never see each other's writes.
+
+use server::config::Config;
+use server::Application;
+use services::Services;
+// Database names below are built from hex digits and counters only, never from input.
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const PUBLIC_URL: &str = "http://shop.test";
+
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://emporium@127.0.0.1:54329/emporium".into())
+}
+
+fn url_for(db: &str) -> String {
+    let base = admin_url();
+    let cut = base.rfind('/').map_or(base.len(), |i| i);
+    format!("{}/{db}", &base[..cut])
+}
+
+/// Name of the template for the current migrations and seed generator.
+fn template_name() -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for m in services::MIGRATOR.iter() {
+        for b in m.checksum.iter().copied().chain(m.version.to_le_bytes()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    for b in include_bytes!("../../../services/src/catalog/seed.rs") {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+    }
+    format!("emporium_template_{h:016x}")
+}
+
+async fn ensure_template(admin: &mut PgConnection) -> String {
+    let name = template_name();
+    // Test processes race to build it; one advisory lock lets one of them do it.
+    sqlx::query("SELECT pg_advisory_lock(728001)")
+        .execute(&mut *admin)
+        .await
+        .expect("lock");
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut *admin)
+            .await
+            .expect("query pg_database");
+    if !exists {
+        let building = format!("{name}_building");
+        sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building}")))
+            .execute(&mut *admin)
+            .await
+            .expect("drop");
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {building}")))
+            .execute(&mut *admin)
+            .await
+            .expect("create template");
+        {
+            let pool = sqlx::PgPool::connect(&url_for(&building))
+                .await
+                .expect("connect template");
+            services::MIGRATOR
+                .run(&pool)
+                .await
+                .expect("migrate template");
+            let catalog = services::CatalogService::new(pool.clone(), domain::Currency::Usd);
+            let data =
+                services::catalog::seed::generate(services::catalog::seed::DEFAULT_PRODUCT_COUNT);
+            catalog
+                .load_seed(&data, domain::Currency::Usd, |_, _| {})
+                .await
+                .expect("seed template");
+            pool.close().await;
+        }
+        sqlx::query(AssertSqlSafe(format!(
+            "ALTER DATABASE {building} RENAME TO {name}"
+        )))
+        .execute(&mut *admin)
+        .await
+        .expect("rename");
+    }
+    sqlx::query("SELECT pg_advisory_unlock(728001)")
+        .execute(&mut *admin)
+        .await
+        .expect("unlock");
+    name
+}
+
+/// A fresh database cloned from the seeded template; returns its URL.
+pub async fn fresh_database() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let mut admin = PgConnection::connect(&admin_url()).await.expect(
+        "PostgreSQL must be running for integration tests: run `make services` or set DATABASE_URL",
+    );
+    let template = ensure_template(&mut admin).await;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = format!(
+        "emporium_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    );
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE DATABASE {name} TEMPLATE {template}"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("clone template");
+    url_for(&name)
+}
+
+/// Configuration for a test app on port 0.
+pub fn test_config(database_url: String) -> Config {
+    let mut config = Config::from_env().expect("default config");
+    config.database_url = database_url;
+    config.redis_url =
+        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:63799/0".into());
+    config.bind = "127.0.0.1:0".parse().expect("addr");
+    config.public_url = PUBLIC_URL.into();
+    config.db_max_connections = 5;
+    config
+}
+
+/// A running application and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub services: Services,
+}
+
+/// A response as a user agent sees it.
+pub struct Page {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+/// One multi-threaded runtime for every test server in this process, as in production.
+/// Leptos keeps its task spawner in process-wide state; with a runtime per test, a render
+/// task could be handed to another test's runtime as it shut down, stalling a response.
+fn server_runtime() -> &'static tokio::runtime::Handle {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("server runtime")
+        })
+        .handle()
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let runtime = server_runtime();
+        let app = runtime
+            .spawn(async {
+                let url = fresh_database().await;
+                Application::build(test_config(url))
+                    .await
+                    .expect("build app")
+            })
+            .await
+            .expect("build task");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let services = app.services().clone();
+        runtime.spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .expect("client");
+        Self {
+            base,
+            client,
+            services,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.get_with(path, &[]).await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.text().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+impl Page {
+    /// Texts of elements carrying `data-testid="{id}"`, with inner tags stripped.
+    pub fn texts(&self, id: &str) -> Vec<String> {
+        let marker = format!("data-testid=\"{id}\"");
+        self.body
+            .match_indices(&marker)
+            .filter_map(|(i, _)| {
+                let rest = &self.body[i..];
+                let start = rest.find('>')? + 1;
+                let end = rest[start..].find("</")? + start;
+                Some(strip_tags(&rest[start..end]))
+            })
+            .collect()
+    }
+
+    /// Product slugs linked from product cards, in page order.
+    pub fn card_slugs(&self) -> Vec<String> {
+        self.body
+            .split("data-testid=\"product-card\"")
+            .skip(1)
+            .filter_map(|chunk| {
+                let i = chunk.find("href=\"/p/")? + 9;
+                let j = chunk[i..].find('"')? + i;
+                Some(chunk[i..j].to_owned())
+            })
+            .collect()
+    }
+
+    /// Card prices in cents, in page order.
+    pub fn card_prices(&self) -> Vec<i64> {
+        self.texts("card-price").iter().map(|t| cents(t)).collect()
+    }
+}
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("<!>", "").trim().to_owned()
+}
+
+/// "$1,234.56" or "From $12.00" in cents.
+pub fn cents(text: &str) -> i64 {
+    let digits: String = text
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let digits = digits.trim_start_matches('.');
+    let (major, minor) = digits.split_once('.').unwrap_or((digits, "0"));
+    major.parse::<i64>().expect("price") * 100 + minor.parse::<i64>().expect("cents")
+}
