@@ -27,10 +27,19 @@ export BIND_ADDR="127.0.0.1:$PORT" PUBLIC_URL="http://127.0.0.1:$PORT"
 export LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_ENV=PROD RUST_LOG=warn
 target/release/server seed >/dev/null
 
-target/release/server serve >"$ROOT/target/bench-server.log" 2>&1 &
-PID=$!
-trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+PID=""
+start_server() { # $1 = PAGE_CACHE on|off
+  stop_server
+  PAGE_CACHE="$1" target/release/server serve >"$ROOT/target/bench-server.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && return; sleep 0.2; done
+  die "the server did not become ready (see target/bench-server.log)"
+}
+stop_server() {
+  if [ -n "$PID" ]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi
+}
+trap stop_server EXIT
+start_server on
 
 BASE="http://127.0.0.1:$PORT"
 PRODUCT="$(curl -fs "$BASE/c/t-shirts" | grep -o 'href="/p/[^"]*"' | head -n 1 | sed 's/href="//; s/"$//')"
@@ -45,21 +54,27 @@ rows=(
   "product page, gzip|$PRODUCT|Accept-Encoding: gzip"
 )
 
+measure() { # rows...
+  for row in "$@"; do
+    IFS='|' read -r name path header <<<"$row"
+    args=(-t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --latency)
+    [ -n "$header" ] && args+=(-H "$header")
+    # Warm the caches, then measure.
+    wrk -t1 -c4 -d1s "$BASE$path" >/dev/null 2>&1 || true
+    out="$(wrk "${args[@]}" "$BASE$path")"
+    rps="$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
+    p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
+    p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+    errs="$(awk '/Non-2xx|Socket errors/ {e = e $0 " "} END {print (e == "" ? "0" : e)}' <<<"$out")"
+    printf '| %-44s | %10s | %9s | %9s | %8s |\n' "$name" "$rps" "$p50" "$p99" "$errs"
+  done
+}
+
 printf '\nwrk: %s thread(s), %s connections, %ss per row, on %s cores (server and wrk share them)\n\n' \
   "$THREADS" "$CONNECTIONS" "$DURATION" "$(nproc)"
-printf '| %-38s | %10s | %9s | %9s | %8s |\n' "page" "req/s" "p50" "p99" "errors"
-printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..40})" "------------" "-----------" "-----------" "----------"
-for row in "${rows[@]}"; do
-  IFS='|' read -r name path header <<<"$row"
-  args=(-t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --latency)
-  [ -n "$header" ] && args+=(-H "$header")
-  # Warm the caches, then measure.
-  wrk -t1 -c4 -d1s "$BASE$path" >/dev/null 2>&1 || true
-  out="$(wrk "${args[@]}" "$BASE$path")"
-  rps="$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
-  p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
-  p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
-  errs="$(awk '/Non-2xx|Socket errors/ {e = e $0 " "} END {print (e == "" ? "0" : e)}' <<<"$out")"
-  printf '| %-38s | %10s | %9s | %9s | %8s |\n' "$name" "$rps" "$p50" "$p99" "$errs"
-done
+printf '| %-44s | %10s | %9s | %9s | %8s |\n' "page" "req/s" "p50" "p99" "errors"
+printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "------------" "-----------" "-----------" "----------"
+measure "${rows[@]}"
+start_server off
+measure "category page, page cache off|/c/clothing|" "product page, page cache off|$PRODUCT|"
 echo

@@ -15,6 +15,8 @@ pub struct Config {
     pub currency: Currency,
     pub db_max_connections: u32,
     pub log_format: LogFormat,
+    /// Keep rendered storefront pages (see `page_cache`).
+    pub page_cache: bool,
 }
 
 /// How logs are written.
@@ -81,6 +83,18 @@ impl Config {
                 })
             }
         };
+        let cache_raw = var("PAGE_CACHE", "on");
+        let page_cache = match cache_raw.as_str() {
+            "on" | "true" | "1" => true,
+            "off" | "false" | "0" => false,
+            _ => {
+                return Err(ConfigError {
+                    name: "PAGE_CACHE",
+                    value: cache_raw,
+                    reason: "use on or off".into(),
+                })
+            }
+        };
         let public_url = var("PUBLIC_URL", &format!("http://{bind}"))
             .trim_end_matches('/')
             .to_owned();
@@ -96,6 +110,7 @@ impl Config {
             currency,
             db_max_connections,
             log_format,
+            page_cache,
         })
     }
 }

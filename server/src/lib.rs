@@ -2,6 +2,7 @@
 //! `main.rs` only parses the command line; tests build the same [`Application`].
 
 pub mod config;
+pub mod page_cache;
 pub mod routes;
 pub mod telemetry;
 
@@ -137,9 +138,10 @@ async fn cache_headers(request: Request<axum::body::Body>, next: Next) -> Respon
     response
 }
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP application. `page_cache` keeps rendered storefront pages.
+pub fn router(state: AppState, page_cache: bool) -> Router {
     let routes = generate_route_list(App);
+    let pages = page_cache::PageCache::new(state.services.catalog.clone());
     let services = state.services.clone();
     let fallback_services = state.services.clone();
     let leptos_options = state.leptos_options.clone();
@@ -161,6 +163,9 @@ pub fn router(state: AppState) -> Router {
         >(
             move || provide_context(fallback_services.clone()), shell
         ))
+        .layer(tower::util::option_layer(page_cache.then(|| {
+            middleware::from_fn_with_state(pages, page_cache::middleware)
+        })))
         .layer(middleware::from_fn(cache_headers))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -221,7 +226,7 @@ impl Application {
         };
         Ok(Self {
             listener,
-            router: router(state),
+            router: router(state, config.page_cache),
             services,
         })
     }

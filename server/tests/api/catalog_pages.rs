@@ -303,3 +303,84 @@ async fn seeding_again_adds_nothing_and_keeps_changes() {
     let page = app.get(&format!("/p/{slug}?variant={sku}")).await;
     assert_eq!(page.texts("stock"), vec!["In stock".to_owned()]);
 }
+
+#[tokio::test]
+async fn rendered_pages_are_reused_until_the_catalog_changes() {
+    let app = TestApp::spawn().await;
+    let slug = app.get("/c/lamps").await.card_slugs().remove(0);
+    let url = format!("/p/{slug}");
+    let first = app.get(&url).await;
+    let sku = first.texts("sku").remove(0);
+    let again = app.get(&url).await;
+    assert_eq!(again.headers["x-page-cache"], "hit");
+    assert_eq!(again.body, first.body);
+
+    app.services
+        .catalog
+        .set_price(&sku, Money::new(4_200, Currency::Usd))
+        .await
+        .expect("price");
+    let after = app.get(&url).await;
+    assert_eq!(after.headers["x-page-cache"], "miss");
+    assert_eq!(after.texts("price"), vec!["$42.00".to_owned()]);
+    // The listing that shows the product is stale too, and re-rendered.
+    let listing = app.get("/c/lamps").await;
+    assert_eq!(listing.headers["x-page-cache"], "miss");
+
+    // Errors are never kept, and a visitor with a cookie always gets a fresh render.
+    for _ in 0..2 {
+        let missing = app.get("/p/no-such-lamp").await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.headers.get("x-page-cache").is_none());
+    }
+    let with_cookie = app.get_with(&url, &[("cookie", "session=abc")]).await;
+    assert_eq!(with_cookie.status, 200);
+    assert!(with_cookie.headers.get("x-page-cache").is_none());
+}
+
+#[tokio::test]
+async fn cached_pages_are_served_in_the_encoding_the_client_accepts() {
+    use std::io::Read;
+    let app = TestApp::spawn().await;
+    let plain = app.get("/c/pens").await;
+    let plain_again = app.get("/c/pens").await;
+    assert_eq!(plain_again.headers["x-page-cache"], "hit");
+    assert!(plain_again.headers.get("content-encoding").is_none());
+
+    let resp = app
+        .client
+        .get(format!("{}/c/pens", app.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    assert_eq!(resp.headers()["vary"], "accept-encoding");
+    let bytes = resp.bytes().await.expect("body");
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut html)
+        .expect("valid gzip");
+    assert_eq!(html, plain.body);
+
+    let resp = app
+        .client
+        .get(format!("{}/c/pens", app.base))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.headers()["content-encoding"], "br");
+    let bytes = resp.bytes().await.expect("body");
+    let mut html = String::new();
+    brotli::Decompressor::new(&bytes[..], 4096)
+        .read_to_string(&mut html)
+        .expect("valid brotli");
+    assert_eq!(html, plain.body);
+
+    // A coding refused with q=0 is never used.
+    let refused = app
+        .get_with("/c/pens", &[("accept-encoding", "br;q=0, gzip")])
+        .await;
+    assert_eq!(refused.headers["content-encoding"], "gzip");
+}

@@ -53,6 +53,12 @@ impl CatalogService {
         self.currency
     }
 
+    /// A number that changes whenever the catalog changes. Anything derived from catalog
+    /// reads (such as a rendered page) is fresh while this number stays the same.
+    pub fn generation(&self) -> u64 {
+        self.cache.generation()
+    }
+
     /// Drops every cached read. Called after each write, and when another instance
     /// announces one.
     pub fn invalidate_cache(&self) {

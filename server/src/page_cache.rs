@@ -1,0 +1,226 @@
+//! Full-page cache for storefront pages.
+//!
+//! Rendering a page costs far more than serving its bytes, and every catalog page is the
+//! same for every visitor (no sessions yet). A rendered `200 text/html` page is kept per
+//! path and query, tagged with the catalog generation it was rendered under; a catalog
+//! write changes the generation, so no page older than the last write is ever served.
+//! A render that overlapped a write is not stored. Each page is kept with its gzip and
+//! brotli encodings, compressed once, since compressing on every request would cost
+//! more than rendering. Set `PAGE_CACHE=off` to disable.
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use services::CatalogService;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Most pages kept; the cache is emptied when full (filter combinations are unbounded).
+const MAX_PAGES: usize = 10_000;
+/// Pages larger than this are served but not kept.
+const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
+
+/// A rendered page in each encoding a client may accept.
+struct Page {
+    generation: u64,
+    identity: Bytes,
+    gzip: Bytes,
+    brotli: Bytes,
+}
+
+/// Rendered pages by path and query.
+#[derive(Clone)]
+pub struct PageCache {
+    catalog: CatalogService,
+    pages: Arc<RwLock<HashMap<String, Arc<Page>>>>,
+}
+
+/// Content codings in the order we prefer them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Coding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+/// The best coding the `Accept-Encoding` header allows (q=0 refuses a coding).
+fn preferred_coding(request: &Request) -> Coding {
+    let Some(accept) = request
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Coding::Identity;
+    };
+    let accepts = |name: &str| {
+        accept.split(',').any(|part| {
+            let mut fields = part.trim().split(';');
+            let coding = fields.next().unwrap_or("").trim();
+            let refused = fields.any(|f| {
+                matches!(
+                    f.trim().replace(' ', "").as_str(),
+                    "q=0" | "q=0.0" | "q=0.00" | "q=0.000"
+                )
+            });
+            coding.eq_ignore_ascii_case(name) && !refused
+        })
+    };
+    if accepts("br") {
+        Coding::Brotli
+    } else if accepts("gzip") {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
+}
+
+fn compress(body: &[u8]) -> std::io::Result<(Bytes, Bytes)> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::default(),
+    );
+    gz.write_all(body)?;
+    let gzip = gz.finish()?;
+    let mut br = Vec::with_capacity(body.len() / 4);
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut br, 4096, 9, 22);
+        writer.write_all(body)?;
+    }
+    Ok((Bytes::from(gzip), Bytes::from(br)))
+}
+
+impl PageCache {
+    pub fn new(catalog: CatalogService) -> Self {
+        Self {
+            catalog,
+            pages: Arc::default(),
+        }
+    }
+
+    fn get(&self, key: &str, generation: u64) -> Option<Arc<Page>> {
+        let pages = self
+            .pages
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        pages
+            .get(key)
+            .filter(|p| p.generation == generation)
+            .cloned()
+    }
+
+    fn put(&self, key: String, page: Arc<Page>) {
+        let mut pages = self
+            .pages
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.catalog.generation() != page.generation {
+            return; // the catalog changed while this page rendered
+        }
+        if pages.len() >= MAX_PAGES {
+            pages.clear();
+        }
+        pages.insert(key, page);
+    }
+}
+
+/// Storefront pages: the home page, categories and products.
+fn cacheable(request: &Request) -> bool {
+    let path = request.uri().path();
+    request.method() == Method::GET
+        && (path == "/" || path.starts_with("/c/") || path.starts_with("/p/"))
+        && !request.headers().contains_key(header::COOKIE)
+        && !request.headers().contains_key(header::AUTHORIZATION)
+}
+
+fn html(page: &Page, coding: Coding, hit: bool) -> Response {
+    let body = match coding {
+        Coding::Brotli => page.brotli.clone(),
+        Coding::Gzip => page.gzip.clone(),
+        Coding::Identity => page.identity.clone(),
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    match coding {
+        Coding::Brotli => headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br")),
+        Coding::Gzip => headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+        Coding::Identity => None,
+    };
+    headers.insert(
+        "x-page-cache",
+        HeaderValue::from_static(if hit { "hit" } else { "miss" }),
+    );
+    response
+}
+
+/// Serves a page from the cache, or renders and keeps it.
+pub async fn middleware(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
+    if !cacheable(&request) {
+        return next.run(request).await;
+    }
+    let key = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_owned(),
+        |pq| pq.as_str().to_owned(),
+    );
+    let generation = cache.catalog.generation();
+    let coding = preferred_coding(&request);
+    if let Some(page) = cache.get(&key, generation) {
+        return html(&page, coding, true);
+    }
+    let response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if response.status() != StatusCode::OK || !is_html {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let identity = match to_bytes(body, MAX_PAGE_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(error = %e, "page too large to cache or body failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Body::from("The page could not be rendered."),
+            )
+                .into_response();
+        }
+    };
+    let rendered = identity.clone();
+    let Ok(Ok((gzip, brotli))) = tokio::task::spawn_blocking(move || compress(&rendered)).await
+    else {
+        // Compression failed: serve this render as it is, keep nothing.
+        let mut response = (StatusCode::OK, identity).into_response();
+        response.headers_mut().extend(
+            parts
+                .headers
+                .into_iter()
+                .filter_map(|(n, v)| n.map(|n| (n, v))),
+        );
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        return response;
+    };
+    let page = Arc::new(Page {
+        generation,
+        identity,
+        gzip,
+        brotli,
+    });
+    let mut response = html(&page, coding, false);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
+            response.headers_mut().entry(name).or_insert(value.clone());
+        }
+    }
+    cache.put(key, page);
+    response
+}
