@@ -7,6 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 
 PG_DATA="$DATA_DIR/pg"
+# Set when the checkout's folder is closed to the postgres user (see start_postgres).
+if [ -f "$DATA_DIR/pg-location" ]; then PG_DATA="$(cat "$DATA_DIR/pg-location")"; fi
 REDIS_DIR="$DATA_DIR/redis"
 
 pg_run() {
@@ -26,8 +28,14 @@ start_postgres() {
   mkdir -p "$PG_DATA"
   if [ "$(id -u)" -eq 0 ]; then
     chown -R postgres:postgres "$PG_DATA"
-    runuser -u postgres -- test -w "$PG_DATA" ||
-      die "the postgres user cannot write $PG_DATA (a parent folder is closed to it); set EMPORIUM_DATA_DIR to a folder it can reach"
+    if ! runuser -u postgres -- test -w "$PG_DATA"; then
+      # A parent folder (e.g. /root) is closed to the postgres user: keep this checkout's
+      # database in a folder of its own that the postgres user can reach.
+      PG_DATA="/var/tmp/emporium-pg-$(printf '%s' "$ROOT" | md5sum | cut -c1-12)"
+      warn "the postgres user cannot reach $DATA_DIR; keeping PostgreSQL data in $PG_DATA"
+      mkdir -p "$PG_DATA" && chown postgres:postgres "$PG_DATA" && chmod 700 "$PG_DATA"
+      echo "$PG_DATA" >"$DATA_DIR/pg-location"
+    fi
   fi
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     say "initialising PostgreSQL in $PG_DATA"
