@@ -43,6 +43,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let layout: LayoutResource = Resource::new(|| (), |_| get_layout());
     provide_context(layout);
+    provide_context(components::layout::LastLayout(StoredValue::new(None)));
 
     // Marks the page once the wasm has taken over, so tests and styles can tell.
     Effect::new(move |_| {

@@ -197,6 +197,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     services: Services,
+    change_listener: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 }
 
 impl Application {
@@ -217,6 +218,14 @@ impl Application {
                 currency: config.currency,
             }),
         };
+        let change_listener = Box::pin(
+            services
+                .catalog
+                .clone()
+                .change_listener()
+                .await
+                .context("subscribing to catalog changes")?,
+        );
         let listener = TcpListener::bind(config.bind).await.with_context(|| {
             format!("binding {} (is another server running there?)", config.bind)
         })?;
@@ -228,6 +237,7 @@ impl Application {
             listener,
             router: router(state, config.page_cache),
             services,
+            change_listener,
         })
     }
 
@@ -242,7 +252,7 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        tokio::spawn(self.services.catalog.clone().listen_for_changes());
+        tokio::spawn(self.change_listener);
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await

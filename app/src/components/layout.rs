@@ -13,12 +13,16 @@ pub async fn await_layout(layout: crate::LayoutResource) -> LayoutData {
     layout.await.unwrap_or_else(|_| LayoutData::fallback())
 }
 
-/// Shown while a page's data loads after a client-side navigation. The layout was loaded
-/// with the first page, so it is read without subscribing.
-pub fn loading(layout: crate::LayoutResource) -> impl IntoView {
-    let layout = layout
-        .get_untracked()
-        .and_then(Result::ok)
+/// The layout of the last page shown, kept so the loading state of the next page can show
+/// the same menu. Plain stored data: reading the resource outside a suspense boundary
+/// would risk a hydration mismatch.
+#[derive(Clone, Copy)]
+pub struct LastLayout(pub StoredValue<Option<LayoutData>>);
+
+/// Shown while a page's data loads after a client-side navigation.
+pub fn loading() -> impl IntoView {
+    let layout = use_context::<LastLayout>()
+        .and_then(|last| last.0.get_value())
         .unwrap_or_else(LayoutData::fallback);
     view! {
         <Frame layout>
@@ -30,6 +34,9 @@ pub fn loading(layout: crate::LayoutResource) -> impl IntoView {
 /// Header, the page's content and footer.
 #[component]
 pub fn Frame(layout: LayoutData, children: Children) -> impl IntoView {
+    if let Some(last) = use_context::<LastLayout>() {
+        last.0.set_value(Some(layout.clone()));
+    }
     view! {
         <a
             href="#main"

@@ -33,7 +33,7 @@ pub fn CategoryPage() -> impl IntoView {
         |(slug, page, sort, min, max, stock)| get_listing(slug, page, sort, min, max, stock),
     );
     view! {
-        <Transition fallback=move || loading(layout)>
+        <Transition fallback=loading>
             {move || Suspend::new(async move {
                 let (layout, listing) = (await_layout(layout).await, listing.await);
                 let base = layout.public_url.clone();

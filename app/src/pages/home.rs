@@ -13,7 +13,7 @@ pub fn HomePage() -> impl IntoView {
     let layout = expect_context::<LayoutResource>();
     let home = Resource::new(|| (), |_| get_home());
     view! {
-        <Suspense fallback=move || loading(layout)>
+        <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 let (layout, home) = (await_layout(layout).await, home.await);
                 let base = layout.public_url.clone();

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 pub fn NotFound() -> impl IntoView {
     let layout = expect_context::<LayoutResource>();
     view! {
-        <Suspense fallback=move || loading(layout)>
+        <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 let layout = await_layout(layout).await;
                 view! {

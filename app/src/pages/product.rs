@@ -24,7 +24,7 @@ pub fn ProductPage() -> impl IntoView {
         get_product,
     );
     view! {
-        <Suspense fallback=move || loading(layout)>
+        <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 let (layout, product) = (await_layout(layout).await, product.await);
                 let base = layout.public_url.clone();

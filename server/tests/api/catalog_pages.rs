@@ -384,3 +384,36 @@ async fn cached_pages_are_served_in_the_encoding_the_client_accepts() {
         .await;
     assert_eq!(refused.headers["content-encoding"], "gzip");
 }
+
+#[tokio::test]
+async fn a_write_by_another_instance_reaches_this_ones_caches() {
+    let app = TestApp::spawn().await;
+    let slug = app.get("/c/notebooks").await.card_slugs().remove(0);
+    let url = format!("/p/{slug}");
+    let sku = app.get(&url).await.texts("sku").remove(0);
+    assert_eq!(app.get(&url).await.headers["x-page-cache"], "hit");
+
+    // Another instance: its own pool and cache on the same database.
+    let pool = sqlx::PgPool::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let other = services::CatalogService::new(pool, Currency::Usd);
+    other
+        .set_price(&sku, Money::new(777, Currency::Usd))
+        .await
+        .expect("price");
+
+    // Delivery through NOTIFY is asynchronous: wait for it, with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let page = app.get(&url).await;
+        if page.texts("price") == vec!["$7.77".to_owned()] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change never reached this instance"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -133,6 +133,7 @@ pub fn test_config(database_url: String) -> Config {
 /// A running application and a client for it.
 pub struct TestApp {
     pub base: String,
+    pub database_url: String,
     pub client: reqwest::Client,
     pub services: Services,
 }
@@ -163,12 +164,13 @@ fn server_runtime() -> &'static tokio::runtime::Handle {
 impl TestApp {
     pub async fn spawn() -> Self {
         let runtime = server_runtime();
-        let app = runtime
+        let (app, database_url) = runtime
             .spawn(async {
                 let url = fresh_database().await;
-                Application::build(test_config(url))
+                let app = Application::build(test_config(url.clone()))
                     .await
-                    .expect("build app")
+                    .expect("build app");
+                (app, url)
             })
             .await
             .expect("build task");
@@ -182,6 +184,7 @@ impl TestApp {
             .expect("client");
         Self {
             base,
+            database_url,
             client,
             services,
         }

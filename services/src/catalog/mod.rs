@@ -65,26 +65,28 @@ impl CatalogService {
         self.cache.invalidate();
     }
 
-    /// Listens for writes made by other instances and clears the cache on each one.
-    /// Runs until the connection cannot be re-established.
-    pub async fn listen_for_changes(self) {
-        loop {
-            match sqlx::postgres::PgListener::connect_with(&self.pool).await {
-                Ok(mut listener) => {
-                    if let Err(e) = listener.listen(CHANGE_CHANNEL).await {
-                        tracing::warn!(error = %e, "could not LISTEN for catalog changes");
-                    } else {
-                        // A missed notification during a reconnect could leave stale data.
+    /// Subscribes to writes made by other instances and returns the task that clears the
+    /// cache on each one. Subscribing before the server starts serving means no write can
+    /// slip between the first cached read and the subscription.
+    pub async fn change_listener(
+        self,
+    ) -> Result<impl std::future::Future<Output = ()>, CatalogError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANGE_CHANNEL).await?;
+        Ok(async move {
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(_)) => self.invalidate_cache(),
+                    // The connection dropped; sqlx reconnects on the next call, and
+                    // notifications sent meanwhile are lost, so nothing cached is trusted.
+                    Ok(None) => self.invalidate_cache(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "catalog change listener lost PostgreSQL; retrying");
                         self.invalidate_cache();
-                        while let Ok(_n) = listener.recv().await {
-                            self.invalidate_cache();
-                        }
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "catalog change listener cannot connect"),
             }
-            self.invalidate_cache();
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        }
+        })
     }
 }
