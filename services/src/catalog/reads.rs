@@ -107,14 +107,11 @@ impl CatalogService {
         let categories = self.top_categories().await?;
         let featured = sqlx::query_as!(
             CardRow,
-            r#"SELECT s.slug AS "slug!", s.name AS "name!", c.name AS category,
+            r#"SELECT s.slug AS "slug!", s.name AS "name!", s.category AS "category!",
                       s.min_price AS "min_price!", s.max_price AS "max_price!",
                       s.currency AS "currency!", s.in_stock AS "in_stock!",
-                      img.url AS "image_url?", img.alt AS "image_alt?"
-               FROM product_summaries s
-               JOIN categories c ON c.id = s.category_id
-               LEFT JOIN LATERAL (SELECT url, alt FROM product_images i
-                                  WHERE i.product_id = s.id ORDER BY position LIMIT 1) img ON TRUE
+                      s.image_url AS "image_url?", s.image_alt AS "image_alt?"
+               FROM product_cards s
                WHERE s.published AND s.featured
                ORDER BY s.in_stock DESC, s.created_at DESC, s.id
                LIMIT $1"#,
@@ -124,14 +121,11 @@ impl CatalogService {
         .await?;
         let new_arrivals = sqlx::query_as!(
             CardRow,
-            r#"SELECT s.slug AS "slug!", s.name AS "name!", c.name AS category,
+            r#"SELECT s.slug AS "slug!", s.name AS "name!", s.category AS "category!",
                       s.min_price AS "min_price!", s.max_price AS "max_price!",
                       s.currency AS "currency!", s.in_stock AS "in_stock!",
-                      img.url AS "image_url?", img.alt AS "image_alt?"
-               FROM product_summaries s
-               JOIN categories c ON c.id = s.category_id
-               LEFT JOIN LATERAL (SELECT url, alt FROM product_images i
-                                  WHERE i.product_id = s.id ORDER BY position LIMIT 1) img ON TRUE
+                      s.image_url AS "image_url?", s.image_alt AS "image_alt?"
+               FROM product_cards s
                WHERE s.published
                ORDER BY s.created_at DESC, s.id
                LIMIT $1"#,
@@ -193,14 +187,11 @@ impl CatalogService {
         };
         let rows = sqlx::query_as!(
             CardRow,
-            r#"SELECT s.slug AS "slug!", s.name AS "name!", c.name AS category,
+            r#"SELECT s.slug AS "slug!", s.name AS "name!", s.category AS "category!",
                       s.min_price AS "min_price!", s.max_price AS "max_price!",
                       s.currency AS "currency!", s.in_stock AS "in_stock!",
-                      img.url AS "image_url?", img.alt AS "image_alt?"
-               FROM product_summaries s
-               JOIN categories c ON c.id = s.category_id
-               LEFT JOIN LATERAL (SELECT url, alt FROM product_images i
-                                  WHERE i.product_id = s.id ORDER BY position LIMIT 1) img ON TRUE
+                      s.image_url AS "image_url?", s.image_alt AS "image_alt?"
+               FROM product_cards s
                WHERE s.published AND s.category_id = ANY($1)
                  AND ($2::BIGINT IS NULL OR s.min_price >= $2)
                  AND ($3::BIGINT IS NULL OR s.min_price <= $3)

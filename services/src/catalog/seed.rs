@@ -468,6 +468,36 @@ fn category_image(icon: &str, colour: &str) -> String {
     format!("/media/generated/{icon}-{colour}-3.svg")
 }
 
+/// Stock on hand for a demo variant: about one in seven is sold out.
+fn seed_stock(rng: &mut Rng) -> i32 {
+    if rng.chance(14) {
+        0
+    } else {
+        1 + rng.below(40) as i32
+    }
+}
+
+/// One variant per value of a single option, each `step` minor units dearer than the last.
+/// `values` pairs the shown value with its SKU suffix.
+fn ladder(
+    sku_base: &str,
+    values: &[(&str, &str)],
+    base_price: i64,
+    step: i64,
+    rng: &mut Rng,
+) -> Vec<SeedVariant> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, (value, suffix))| SeedVariant {
+            sku: format!("{sku_base}-{suffix}"),
+            options: vec![(*value).into()],
+            price_minor: base_price + i as i64 * step,
+            stock: seed_stock(rng),
+        })
+        .collect()
+}
+
 /// Generates the demo catalog with `count` products. Same input, same output.
 pub fn generate(count: usize) -> SeedCatalog {
     let mut rng = Rng(0x00E3_9081_u64);
@@ -544,13 +574,6 @@ pub fn generate(count: usize) -> SeedCatalog {
         let colours: Vec<(&str, &str)> = (0..colour_count)
             .map(|i| COLOURS[(start + i * 3) % COLOURS.len()])
             .collect();
-        let stock = |rng: &mut Rng| {
-            if rng.chance(14) {
-                0
-            } else {
-                1 + rng.below(40) as i32
-            }
-        };
 
         let (option_names, variants): (Vec<&str>, Vec<SeedVariant>) = match leaf.options {
             Options::ColourAndApparelSize | Options::ColourAndShoeSize => {
@@ -574,7 +597,7 @@ pub fn generate(count: usize) -> SeedCatalog {
                             sku: format!("{sku_base}-{}-{size}", ckey.to_uppercase()),
                             options: vec![(*cname).into(), (*size).into()],
                             price_minor: base_price + bump,
-                            stock: stock(&mut rng),
+                            stock: seed_stock(&mut rng),
                         });
                     }
                 }
@@ -588,7 +611,7 @@ pub fn generate(count: usize) -> SeedCatalog {
                         sku: format!("{sku_base}-{}", ckey.to_uppercase()),
                         options: vec![(*cname).into()],
                         price_minor: base_price,
-                        stock: stock(&mut rng),
+                        stock: seed_stock(&mut rng),
                     })
                     .collect(),
             ),
@@ -600,7 +623,7 @@ pub fn generate(count: usize) -> SeedCatalog {
                             sku: format!("{sku_base}-{}-{}", ckey.to_uppercase(), ci + 1),
                             options: vec![(*cname).into(), (*cap).into()],
                             price_minor: base_price + ci as i64 * 400,
-                            stock: stock(&mut rng),
+                            stock: seed_stock(&mut rng),
                         });
                     }
                 }
@@ -608,29 +631,33 @@ pub fn generate(count: usize) -> SeedCatalog {
             }
             Options::Power => (
                 vec!["Power"],
-                ["20 W", "45 W", "65 W", "100 W"]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| SeedVariant {
-                        sku: format!("{sku_base}-{}W", p.trim_end_matches(" W")),
-                        options: vec![(*p).into()],
-                        price_minor: base_price + i as i64 * 1000,
-                        stock: stock(&mut rng),
-                    })
-                    .collect(),
+                ladder(
+                    &sku_base,
+                    &[
+                        ("20 W", "20W"),
+                        ("45 W", "45W"),
+                        ("65 W", "65W"),
+                        ("100 W", "100W"),
+                    ],
+                    base_price,
+                    1000,
+                    &mut rng,
+                ),
             ),
             Options::Sleeps => (
                 vec!["Sleeps"],
-                ["1 person", "2 people", "3 people", "4 people"]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| SeedVariant {
-                        sku: format!("{sku_base}-P{}", i + 1),
-                        options: vec![(*p).into()],
-                        price_minor: base_price + i as i64 * 6000,
-                        stock: stock(&mut rng),
-                    })
-                    .collect(),
+                ladder(
+                    &sku_base,
+                    &[
+                        ("1 person", "P1"),
+                        ("2 people", "P2"),
+                        ("3 people", "P3"),
+                        ("4 people", "P4"),
+                    ],
+                    base_price,
+                    6000,
+                    &mut rng,
+                ),
             ),
         };
 
