@@ -17,8 +17,9 @@ use services::CatalogService;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// Most pages kept; the cache is emptied when full (filter combinations are unbounded).
-const MAX_PAGES: usize = 10_000;
+/// Bytes of pages kept (all encodings). Query strings are chosen by visitors, so the
+/// number of distinct pages is unbounded; the cache is emptied when it is full.
+const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Pages larger than this are served but not kept.
 const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
@@ -34,7 +35,19 @@ struct Page {
 #[derive(Clone)]
 pub struct PageCache {
     catalog: CatalogService,
-    pages: Arc<RwLock<HashMap<String, Arc<Page>>>>,
+    pages: Arc<RwLock<Pages>>,
+}
+
+#[derive(Default)]
+struct Pages {
+    by_key: HashMap<String, Arc<Page>>,
+    bytes: usize,
+}
+
+impl Page {
+    fn size(&self) -> usize {
+        self.identity.len() + self.gzip.len() + self.brotli.len()
+    }
 }
 
 /// Content codings in the order we prefer them.
@@ -106,6 +119,7 @@ impl PageCache {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         pages
+            .by_key
             .get(key)
             .filter(|p| p.generation == generation)
             .cloned()
@@ -119,10 +133,13 @@ impl PageCache {
         if self.catalog.generation() != page.generation {
             return; // the catalog changed while this page rendered
         }
-        if pages.len() >= MAX_PAGES {
-            pages.clear();
+        if pages.bytes + page.size() > MAX_BYTES {
+            *pages = Pages::default();
         }
-        pages.insert(key, page);
+        pages.bytes += page.size();
+        if let Some(old) = pages.by_key.insert(key, page) {
+            pages.bytes -= old.size();
+        }
     }
 }
 
@@ -223,4 +240,59 @@ pub async fn middleware(State(cache): State<PageCache>, request: Request, next: 
     }
     cache.put(key, page);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache() -> PageCache {
+        // The generation counter needs no database connection.
+        let pool =
+            sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1:1/unused").expect("lazy pool");
+        PageCache::new(CatalogService::new(pool, domain::Currency::Usd))
+    }
+
+    fn page(generation: u64, len: usize) -> Arc<Page> {
+        let body = Bytes::from(vec![b'x'; len]);
+        Arc::new(Page {
+            generation,
+            identity: body.clone(),
+            gzip: body.clone(),
+            brotli: body,
+        })
+    }
+
+    #[tokio::test]
+    async fn stays_within_its_byte_budget() {
+        let cache = cache();
+        let generation = cache.catalog.generation();
+        let one_mib = 1024 * 1024 / 3;
+        for i in 0..200 {
+            cache.put(format!("/c/x?utm={i}"), page(generation, one_mib));
+            let bytes = cache.pages.read().map(|p| p.bytes).unwrap_or(usize::MAX);
+            assert!(bytes <= MAX_BYTES, "{bytes} bytes kept after {i} pages");
+        }
+        // Replacing a page counts its size once.
+        cache.put("/same".into(), page(generation, 10));
+        let before = cache.pages.read().map(|p| p.bytes).unwrap_or(0);
+        cache.put("/same".into(), page(generation, 10));
+        assert_eq!(cache.pages.read().map(|p| p.bytes).unwrap_or(0), before);
+    }
+
+    #[tokio::test]
+    async fn a_page_rendered_before_a_write_is_not_kept_or_served() {
+        let cache = cache();
+        let before = cache.catalog.generation();
+        cache.put("/p/a".into(), page(before, 10));
+        assert!(cache.get("/p/a", before).is_some());
+        cache.catalog.invalidate_cache();
+        let after = cache.catalog.generation();
+        assert!(cache.get("/p/a", after).is_none(), "stale page served");
+        cache.put("/p/b".into(), page(before, 10));
+        assert!(
+            cache.get("/p/b", before).is_none(),
+            "a render that overlapped a write was kept"
+        );
+    }
 }
