@@ -21,10 +21,12 @@ LOG="$ROOT/target/e2e-server.log"
 target/debug/server serve >"$LOG" 2>&1 &
 SERVER_PID=$!
 trap 'kill -TERM $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$E2E_PORT/readyz" >/dev/null && break
+ready=0
+for _ in $(seq 1 150); do
+  curl -fs "http://127.0.0.1:$E2E_PORT/readyz" >/dev/null && { ready=1; break; }
   kill -0 $SERVER_PID 2>/dev/null || { cat "$LOG"; die "the server exited before it was ready"; }
   sleep 0.2
 done
+[ "$ready" -eq 1 ] || { cat "$LOG"; die "the server was not ready after 30 s"; }
 
 E2E_BASE_URL="http://127.0.0.1:$E2E_PORT" npx playwright test --config end2end/playwright.config.ts "$@"

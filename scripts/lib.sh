@@ -31,6 +31,10 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# The newest installed PostgreSQL server's bin folder, or nothing (never fails).
 pg_bindir() {
-  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+  local d found=""
+  for d in /usr/lib/postgresql/*/bin; do [ -x "$d/pg_ctl" ] && found="$d"; done
+  [ -z "$found" ] || printf '%s\n' "$found"
+  return 0
 }

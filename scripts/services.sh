@@ -87,8 +87,8 @@ case "${1:-start}" in
     fi
     ;;
   env)
-    echo "export DATABASE_URL=${DATABASE_URL:-$LOCAL_DATABASE_URL}"
-    echo "export REDIS_URL=${REDIS_URL:-$LOCAL_REDIS_URL}"
+    printf 'export DATABASE_URL=%q\n' "${DATABASE_URL:-$LOCAL_DATABASE_URL}"
+    printf 'export REDIS_URL=%q\n' "${REDIS_URL:-$LOCAL_REDIS_URL}"
     ;;
   *) die "usage: $0 start|stop|env" ;;
 esac

@@ -25,8 +25,15 @@ if [ "$MODE" = bench ]; then
 fi
 if [ "${#pkgs[@]}" -gt 0 ]; then apt_install "${pkgs[@]}"; fi
 
+# Tailwind 4 and Playwright need Node.js 20 or newer (Debian 12's own package is 18).
+NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+if [ "$NODE_MAJOR" -lt 20 ]; then
+  die "Node.js $(node --version 2>/dev/null || echo 'is missing'); Emporium's build tools need Node.js 20 or newer. Install it from your distribution (Debian 13, Ubuntu 24.04) or NodeSource, then run this again."
+fi
+
 # --- Rust toolchain pieces -------------------------------------------------------------
-command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first (https://rustup.rs)"
+command -v rustup >/dev/null || die "rustup not found: install Rust with rustup first (https://rustup.rs)"
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

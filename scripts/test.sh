@@ -21,8 +21,9 @@ step "clippy (hydrate, wasm32)"
 cargo clippy --target wasm32-unknown-unknown -p frontend -p app -p domain --features app/hydrate -- -D warnings
 
 step "the wasm bundle's dependencies hold no server crates"
-forbidden="$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none 2>/dev/null |
-  awk '{print $1}' | sort -u | grep -E '^(sqlx|sqlx-core|sqlx-postgres|redis|tokio|mio|services|leptos_axum|axum)$' || true)"
+tree="$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none | awk '{print $1}' | sort -u)"
+grep -qx leptos <<<"$tree" || die "cargo tree did not list the wasm build's dependencies"
+forbidden="$(grep -xE 'sqlx|sqlx-core|sqlx-postgres|redis|tokio|mio|services|leptos_axum|axum' <<<"$tree" || true)"
 if [ -n "$forbidden" ]; then
   die "server-only crates in the wasm build: $(echo "$forbidden" | tr '\n' ' ')"
 fi

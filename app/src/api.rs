@@ -24,6 +24,21 @@ impl LayoutData {
     }
 }
 
+/// Gives a server function's error its HTTP status (server_fn answers every error with
+/// 500 otherwise), so `/api/*` callers see 400/404/503 like page visitors do.
+#[cfg(feature = "ssr")]
+fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result {
+        if let (Some(response), Ok(status)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::StatusCode::from_u16(e.status()),
+        ) {
+            response.set_status(status);
+        }
+    }
+    result
+}
+
 #[cfg(feature = "ssr")]
 fn services() -> Result<services::Services, AppError> {
     use_context::<services::Services>().ok_or_else(|| {
@@ -34,18 +49,28 @@ fn services() -> Result<services::Services, AppError> {
 
 #[server(prefix = "/api", endpoint = "layout")]
 pub async fn get_layout() -> Result<LayoutData, AppError> {
-    let s = services()?;
-    Ok(LayoutData {
-        shop_name: s.settings.shop_name.clone(),
-        public_url: s.settings.public_url.clone(),
-        categories: s.catalog.top_categories().await?,
-    })
+    with_status(
+        async move {
+            let s = services()?;
+            Ok(LayoutData {
+                shop_name: s.settings.shop_name.clone(),
+                public_url: s.settings.public_url.clone(),
+                categories: s.catalog.top_categories().await?,
+            })
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api", endpoint = "home")]
 pub async fn get_home() -> Result<HomePage, AppError> {
-    let home = services()?.catalog.home().await?;
-    Ok((*home).clone())
+    with_status(
+        async move {
+            let home = services()?.catalog.home().await?;
+            Ok((*home).clone())
+        }
+        .await,
+    )
 }
 
 #[server(prefix = "/api", endpoint = "listing")]
@@ -57,39 +82,52 @@ pub async fn get_listing(
     max_price: Option<String>,
     in_stock: Option<String>,
 ) -> Result<ListingPage, AppError> {
-    let s = services()?;
-    let not_found = || AppError::NotFound("We could not find that category.".into());
-    domain::Slug::parse(&slug).map_err(|_| not_found())?;
-    let pairs = [
-        ("page", &page),
-        ("sort", &sort),
-        ("min_price", &min_price),
-        ("max_price", &max_price),
-        ("in_stock", &in_stock),
-    ];
-    let query = domain::ListingQuery::parse(
-        pairs
-            .iter()
-            .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))),
-        s.catalog.currency(),
+    with_status(
+        async move {
+            let s = services()?;
+            let not_found = || AppError::NotFound("We could not find that category.".into());
+            domain::Slug::parse(&slug).map_err(|_| not_found())?;
+            let pairs = [
+                ("page", &page),
+                ("sort", &sort),
+                ("min_price", &min_price),
+                ("max_price", &max_price),
+                ("in_stock", &in_stock),
+            ];
+            let query = domain::ListingQuery::parse(
+                pairs
+                    .iter()
+                    .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))),
+                s.catalog.currency(),
+            )
+            .map_err(|e| AppError::BadRequest(e.message))?;
+            let listing = s
+                .catalog
+                .listing(&slug, &query)
+                .await
+                .map_err(|e| match e {
+                    services::catalog::CatalogError::NotFound(_) => not_found(),
+                    other => other.into(),
+                })?;
+            Ok((*listing).clone())
+        }
+        .await,
     )
-    .map_err(|e| AppError::BadRequest(e.message))?;
-    let listing = s
-        .catalog
-        .listing(&slug, &query)
-        .await
-        .map_err(|e| match e {
-            services::catalog::CatalogError::NotFound(_) => not_found(),
-            other => other.into(),
-        })?;
-    Ok((*listing).clone())
 }
 
 #[server(prefix = "/api", endpoint = "product")]
 pub async fn get_product(slug: String) -> Result<ProductDetail, AppError> {
-    let not_found =
-        || AppError::NotFound("We could not find that product. It may have been removed.".into());
-    domain::Slug::parse(&slug).map_err(|_| not_found())?;
-    let product = services()?.catalog.product(&slug).await?;
-    product.as_ref().clone().ok_or_else(not_found)
+    with_status(
+        async move {
+            let not_found = || {
+                AppError::NotFound(
+                    "We could not find that product. It may have been removed.".into(),
+                )
+            };
+            domain::Slug::parse(&slug).map_err(|_| not_found())?;
+            let product = services()?.catalog.product(&slug).await?;
+            product.as_ref().clone().ok_or_else(not_found)
+        }
+        .await,
+    )
 }

@@ -119,12 +119,21 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
-/// Cache rules: hashed bundles and generated images never change under one URL.
-async fn cache_headers(request: Request<axum::body::Body>, next: Next) -> Response {
+/// Cache rules: hashed bundles never change under one URL. Without hashing (a plain
+/// `cargo run`), bundles are revalidated so new HTML never meets an old wasm.
+async fn cache_headers(
+    axum::extract::State(hashed): axum::extract::State<bool>,
+    request: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
     let value = if path.starts_with("/pkg/") {
-        Some("public, max-age=31536000, immutable")
+        Some(if hashed {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        })
     } else if path == "/favicon.ico" {
         Some("public, max-age=86400")
     } else {
@@ -138,10 +147,32 @@ async fn cache_headers(request: Request<axum::body::Body>, next: Next) -> Respon
     response
 }
 
+/// Errors a server function raises before its body runs (missing or malformed arguments)
+/// leave server_fn answering 500; the JSON body names the real error, so its status is used.
+async fn server_fn_status(request: Request<axum::body::Body>, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api || response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        if let Ok(status) = axum::http::StatusCode::from_u16(error.status()) {
+            parts.status = status;
+        }
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 /// The whole HTTP application. `page_cache` keeps rendered storefront pages.
 pub fn router(state: AppState, page_cache: bool) -> Router {
     let routes = generate_route_list(App);
     let pages = page_cache::PageCache::new(state.services.catalog.clone());
+    let hashed_assets = state.leptos_options.hash_files;
     let services = state.services.clone();
     let fallback_services = state.services.clone();
     let leptos_options = state.leptos_options.clone();
@@ -166,7 +197,8 @@ pub fn router(state: AppState, page_cache: bool) -> Router {
         .layer(tower::util::option_layer(page_cache.then(|| {
             middleware::from_fn_with_state(pages, page_cache::middleware)
         })))
-        .layer(middleware::from_fn(cache_headers))
+        .layer(middleware::from_fn(server_fn_status))
+        .layer(middleware::from_fn_with_state(hashed_assets, cache_headers))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -181,7 +213,7 @@ pub fn router(state: AppState, page_cache: bool) -> Router {
         ))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
         .layer(
@@ -222,7 +254,7 @@ impl Application {
             services
                 .catalog
                 .clone()
-                .change_listener()
+                .change_listener(config.database_url.clone())
                 .await
                 .context("subscribing to catalog changes")?,
         );

@@ -22,6 +22,8 @@ use std::sync::{Arc, RwLock};
 const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Pages larger than this are served but not kept.
 const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
+/// Largest body this middleware will buffer at all.
+const MAX_BUFFER_BYTES: usize = 64 * 1024 * 1024;
 
 /// A rendered page in each encoding a client may accept.
 struct Page {
@@ -201,7 +203,7 @@ pub async fn middleware(State(cache): State<PageCache>, request: Request, next: 
         return response;
     }
     let (parts, body) = response.into_parts();
-    let identity = match to_bytes(body, MAX_PAGE_BYTES).await {
+    let identity = match to_bytes(body, MAX_BUFFER_BYTES).await {
         Ok(bytes) => bytes,
         Err(e) => {
             tracing::warn!(error = %e, "page too large to cache or body failed");
@@ -212,6 +214,17 @@ pub async fn middleware(State(cache): State<PageCache>, request: Request, next: 
                 .into_response();
         }
     };
+    if identity.len() > MAX_PAGE_BYTES {
+        let mut response = (StatusCode::OK, identity).into_response();
+        response.headers_mut().extend(
+            parts
+                .headers
+                .into_iter()
+                .filter_map(|(n, v)| n.map(|n| (n, v))),
+        );
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        return response;
+    }
     let rendered = identity.clone();
     let Ok(Ok((gzip, brotli))) = tokio::task::spawn_blocking(move || compress(&rendered)).await
     else {

@@ -85,11 +85,46 @@ async fn sorting_orders_by_price_name_and_newest() {
     sorted.sort();
     assert_eq!(slugs, sorted);
 
-    // The seed spaces products seven hours apart in generation order: newest first means
-    // the product generated last (highest number in its SKU) comes first.
+    // Newest first: creation times, read from the database, never increase down the page.
     let newest = app.get("/c/t-shirts?sort=newest").await.card_slugs();
-    let oldest_first = app.get("/c/t-shirts?sort=newest&page=3").await.card_slugs();
-    assert_ne!(newest[0], oldest_first[0]);
+    let pool = sqlx::PgPool::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let mut times = Vec::new();
+    for slug in &newest {
+        let t: chrono::DateTime<chrono::Utc> =
+            sqlx::query_scalar("SELECT created_at FROM products WHERE slug = $1")
+                .bind(slug)
+                .fetch_one(&pool)
+                .await
+                .expect("created_at");
+        times.push(t);
+    }
+    assert_eq!(times.len(), 24);
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+}
+
+/// Every SKU of a product, from its JSON-LD offers.
+async fn skus_of(app: &TestApp, slug: &str) -> Vec<String> {
+    let page = app.get(&format!("/p/{slug}")).await;
+    page.body
+        .match_indices(r#""sku":""#)
+        .filter_map(|(i, m)| {
+            let rest = &page.body[i + m.len()..];
+            rest.find('"').map(|j| rest[..j].to_owned())
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The "N products" count of a listing.
+fn count_of(page: &crate::helpers::Page) -> usize {
+    page.texts("result-count")[0]
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("count")
 }
 
 #[tokio::test]
@@ -109,22 +144,27 @@ async fn filters_by_price_range_and_stock() {
     // The form shows the filters that were applied.
     assert!(page.body.contains(r#"value="50""#) && page.body.contains(r#"value="99.99""#));
 
-    // Out-of-stock products show up without the filter, not with it.
-    let all = app.get("/c/clothing?page=1&sort=price-asc").await;
-    let everything: usize = app.get("/c/clothing").await.texts("result-count")[0]
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("count");
-    let in_stock: usize = app
-        .get("/c/clothing?in_stock=1")
+    // Sell out every variant of one product: it stays listed, marked "Sold out", and the
+    // in-stock filter hides it.
+    let slug = app
+        .get("/c/jackets?sort=price-asc")
         .await
-        .texts("result-count")[0]
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("count");
-    assert!(in_stock <= everything && all.status == 200);
+        .card_slugs()
+        .remove(0);
+    for sku in skus_of(&app, &slug).await {
+        app.services
+            .catalog
+            .set_stock(&sku, 0)
+            .await
+            .expect("stock");
+    }
+    let all = app.get("/c/jackets?sort=price-asc").await;
+    assert_eq!(all.card_slugs()[0], slug);
+    assert!(all.body.contains(">Sold out<"));
+    let in_stock = app.get("/c/jackets?sort=price-asc&in_stock=1").await;
+    assert!(!in_stock.card_slugs().contains(&slug));
+    assert!(!in_stock.body.contains(">Sold out<"));
+    assert_eq!(count_of(&in_stock) + 1, count_of(&all));
 
     let none = app.get("/c/clothing?min_price=100000").await;
     assert_eq!(none.status, 200);
@@ -286,7 +326,7 @@ async fn seeding_again_adds_nothing_and_keeps_changes() {
     let catalog = &app.services.catalog;
     let slug = app.get("/c/mugs").await.card_slugs().remove(0);
     let sku = app.get(&format!("/p/{slug}")).await.texts("sku").remove(0);
-    catalog.set_stock(&sku, 7).await.expect("stock");
+    catalog.set_stock(&sku, 3).await.expect("stock");
     let data = services::catalog::seed::generate(services::catalog::seed::DEFAULT_PRODUCT_COUNT);
     let report = catalog
         .load_seed(&data, Currency::Usd, |_, _| {})
@@ -301,7 +341,7 @@ async fn seeding_again_adds_nothing_and_keeps_changes() {
         (0, 0, 520)
     );
     let page = app.get(&format!("/p/{slug}?variant={sku}")).await;
-    assert_eq!(page.texts("stock"), vec!["In stock".to_owned()]);
+    assert_eq!(page.texts("stock"), vec!["Only 3 left".to_owned()]);
 }
 
 #[tokio::test]
@@ -416,4 +456,42 @@ async fn a_write_by_another_instance_reaches_this_ones_caches() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn server_functions_answer_with_the_errors_status() {
+    let app = TestApp::spawn().await;
+    let post = |path: &'static str, body: &'static str| {
+        app.client
+            .post(format!("{}{path}", app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let ok = post("/api/listing", "slug=clothing").await.expect("post");
+    assert_eq!(ok.status(), 200);
+    let bad = post("/api/listing", "slug=clothing&page=abc")
+        .await
+        .expect("post");
+    assert_eq!(bad.status(), 400);
+    assert!(bad
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("not a page number"));
+    assert_eq!(
+        post("/api/listing", "slug=no-such-category")
+            .await
+            .expect("post")
+            .status(),
+        404
+    );
+    assert_eq!(
+        post("/api/product", "slug=no-such-product")
+            .await
+            .expect("post")
+            .status(),
+        404
+    );
+    assert_eq!(post("/api/product", "").await.expect("post").status(), 400);
 }

@@ -32,8 +32,15 @@ fn template_name() -> String {
             h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
     }
-    for b in include_bytes!("../../../services/src/catalog/seed.rs") {
-        h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+    // Everything that shapes the seeded data.
+    for file in [
+        &include_bytes!("../../../services/src/catalog/seed.rs")[..],
+        &include_bytes!("../../../services/src/catalog/images.rs")[..],
+        &include_bytes!("../../../domain/src/slug.rs")[..],
+    ] {
+        for b in file {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
     }
     format!("emporium_template_{h:016x}")
 }

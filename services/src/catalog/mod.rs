@@ -67,12 +67,13 @@ impl CatalogService {
 
     /// Subscribes to writes made by other instances and returns the task that clears the
     /// cache on each one. Subscribing before the server starts serving means no write can
-    /// slip between the first cached read and the subscription.
+    /// slip between the first cached read and the subscription. The listener has its own
+    /// connection, so a busy pool cannot starve it.
     pub async fn change_listener(
         self,
+        database_url: String,
     ) -> Result<impl std::future::Future<Output = ()>, CatalogError> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-        listener.listen(CHANGE_CHANNEL).await?;
+        let mut listener = Self::subscribe(&database_url).await?;
         Ok(async move {
             loop {
                 match listener.try_recv().await {
@@ -81,12 +82,27 @@ impl CatalogService {
                     // notifications sent meanwhile are lost, so nothing cached is trusted.
                     Ok(None) => self.invalidate_cache(),
                     Err(e) => {
-                        tracing::warn!(error = %e, "catalog change listener lost PostgreSQL; retrying");
-                        self.invalidate_cache();
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        tracing::warn!(error = %e, "catalog change listener lost PostgreSQL; resubscribing");
+                        // Until the new subscription stands, any write could be missed: keep
+                        // clearing, and clear once more after it is in place.
+                        loop {
+                            self.invalidate_cache();
+                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                            if let Ok(l) = Self::subscribe(&database_url).await {
+                                listener = l;
+                                self.invalidate_cache();
+                                break;
+                            }
+                        }
                     }
                 }
             }
         })
+    }
+
+    async fn subscribe(database_url: &str) -> Result<sqlx::postgres::PgListener, CatalogError> {
+        let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
+        listener.listen(CHANGE_CHANNEL).await?;
+        Ok(listener)
     }
 }

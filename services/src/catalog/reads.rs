@@ -324,7 +324,9 @@ impl CatalogService {
     pub async fn sitemap(&self) -> Result<Vec<SitemapEntry>, CatalogError> {
         Ok(sqlx::query_as!(
             SitemapEntry,
-            "SELECT slug, updated_at FROM products WHERE published ORDER BY id"
+            r#"SELECT p.slug, p.updated_at FROM products p
+               WHERE p.published AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id)
+               ORDER BY p.id"#
         )
         .fetch_all(&self.pool)
         .await?)
