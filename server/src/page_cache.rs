@@ -179,6 +179,12 @@ fn html(page: &Page, coding: Coding, hit: bool) -> Response {
     response
 }
 
+/// The rendered response as it was, with its body already read.
+fn as_rendered(mut parts: axum::http::response::Parts, body: Bytes) -> Response {
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
 /// Serves a page from the cache, or renders and keeps it.
 pub async fn middleware(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
     if !cacheable(&request) {
@@ -215,29 +221,13 @@ pub async fn middleware(State(cache): State<PageCache>, request: Request, next: 
         }
     };
     if identity.len() > MAX_PAGE_BYTES {
-        let mut response = (StatusCode::OK, identity).into_response();
-        response.headers_mut().extend(
-            parts
-                .headers
-                .into_iter()
-                .filter_map(|(n, v)| n.map(|n| (n, v))),
-        );
-        response.headers_mut().remove(header::CONTENT_LENGTH);
-        return response;
+        return as_rendered(parts, identity);
     }
     let rendered = identity.clone();
     let Ok(Ok((gzip, brotli))) = tokio::task::spawn_blocking(move || compress(&rendered)).await
     else {
         // Compression failed: serve this render as it is, keep nothing.
-        let mut response = (StatusCode::OK, identity).into_response();
-        response.headers_mut().extend(
-            parts
-                .headers
-                .into_iter()
-                .filter_map(|(n, v)| n.map(|n| (n, v))),
-        );
-        response.headers_mut().remove(header::CONTENT_LENGTH);
-        return response;
+        return as_rendered(parts, identity);
     };
     let page = Arc::new(Page {
         generation,
