@@ -66,13 +66,18 @@ impl CategoryTree {
         &self.nodes
     }
 
-    /// The category and every category below it.
+    /// The category and every category below it. Each category is visited once, so even
+    /// a loop in the parent links (which only an invalid write could make) ends.
     pub fn subtree_ids(&self, id: i64) -> Vec<i64> {
         let mut out = vec![id];
         let mut i = 0;
         while i < out.len() {
             let current = out[i];
-            out.extend(self.children(current).map(|c| c.id));
+            for child in self.children(current) {
+                if !out.contains(&child.id) {
+                    out.push(child.id);
+                }
+            }
             i += 1;
         }
         out
@@ -134,5 +139,12 @@ mod tests {
         let names: Vec<_> = t.ancestors(3).into_iter().map(|c| c.slug).collect();
         assert_eq!(names, ["clothing", "tops"]);
         assert_eq!(t.roots().count(), 2);
+    }
+
+    #[test]
+    fn a_loop_in_parent_links_cannot_hang_a_listing() {
+        let t = CategoryTree::new(vec![node(1, Some(2), "a", 1), node(2, Some(1), "b", 1)]);
+        assert_eq!(t.subtree_ids(1), vec![1, 2]);
+        assert!(t.ancestors(1).len() <= 65);
     }
 }
