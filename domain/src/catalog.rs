@@ -168,6 +168,23 @@ impl ProductDetail {
             .collect()
     }
 
+    /// Which image to show first: the one asked for if it exists, else the one showing the
+    /// variant's colour (an image whose alt text ends in " in {value}"), else the first.
+    pub fn image_index(&self, asked: Option<usize>, variant: Option<&VariantView>) -> usize {
+        if let Some(i) = asked.filter(|i| *i < self.images.len()) {
+            return i;
+        }
+        variant
+            .and_then(|v| {
+                self.images.iter().position(|img| {
+                    v.options
+                        .iter()
+                        .any(|o| img.alt.ends_with(&format!(" in {o}")))
+                })
+            })
+            .unwrap_or(0)
+    }
+
     /// Lowest and highest variant price.
     pub fn price_range(&self) -> Option<(Money, Money)> {
         let lo = self
@@ -257,6 +274,27 @@ mod tests {
         // Red / S exists but is sold out.
         assert!(!sizes[0].available);
         assert!(sizes[1].available && sizes[1].selected);
+    }
+
+    #[test]
+    fn image_follows_the_request_then_the_variant_colour() {
+        let mut p = product();
+        p.images = ["Tee in Red", "Tee in Blue", "Tee, detail"]
+            .iter()
+            .map(|alt| ImageView {
+                url: String::new(),
+                alt: (*alt).into(),
+            })
+            .collect();
+        let blue = p.variants[2].clone();
+        assert_eq!(p.image_index(None, Some(&blue)), 1);
+        assert_eq!(p.image_index(Some(2), Some(&blue)), 2);
+        assert_eq!(
+            p.image_index(Some(9), Some(&blue)),
+            1,
+            "out of range falls back"
+        );
+        assert_eq!(p.image_index(None, None), 0);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::components::layout::{await_layout, loading, Frame};
 use crate::components::seo::{json_ld, Seo};
 use crate::pages::category::Breadcrumbs;
 use crate::LayoutResource;
-use domain::{ProductDetail, VariantView};
+use domain::ProductDetail;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
@@ -36,22 +36,6 @@ pub fn ProductPage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// Which image to show first: the one asked for, else the one of the variant's colour.
-fn image_index(p: &ProductDetail, asked: Option<usize>, variant: Option<&VariantView>) -> usize {
-    if let Some(i) = asked.filter(|i| *i < p.images.len()) {
-        return i;
-    }
-    variant
-        .and_then(|v| {
-            p.images.iter().position(|img| {
-                v.options
-                    .iter()
-                    .any(|o| img.alt.ends_with(&format!(" in {o}")))
-            })
-        })
-        .unwrap_or(0)
 }
 
 fn structured_data(p: &ProductDetail, base: &str) -> String {
@@ -100,7 +84,7 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
             .read()
             .get("image")
             .and_then(|i| i.parse::<usize>().ok());
-        product.with_value(|p| image_index(p, asked, variant.get().as_ref()))
+        product.with_value(|p| p.image_index(asked, variant.get().as_ref()))
     });
 
     // Client-side: change the URL in place, without scrolling to the top.
