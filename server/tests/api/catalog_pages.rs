@@ -33,12 +33,7 @@ async fn category_lists_its_subcategories_products_with_pagination() {
     let app = TestApp::spawn().await;
     let page = app.get("/c/clothing").await;
     assert_eq!(page.status, 200);
-    let count = page.texts("result-count");
-    let total: usize = count[0]
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("count");
+    let total = count_of(&page);
     assert!(total > 24, "clothing has {total}");
     let first = page.card_slugs();
     assert_eq!(first.len(), 24);
