@@ -15,6 +15,10 @@ psql "$DATABASE_URL" -q -c "DROP DATABASE IF EXISTS $E2E_DB WITH (FORCE)" -c "CR
 export DATABASE_URL="$BASE_DB_URL/$E2E_DB"
 export BIND_ADDR="127.0.0.1:$E2E_PORT" PUBLIC_URL="http://127.0.0.1:$E2E_PORT"
 export LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_ENV=PROD
+# E-mail goes to a fresh outbox the tests read; Redis keys are this run's own.
+export MAIL_OUTBOX="$ROOT/target/e2e-outbox" E2E_OUTBOX="$ROOT/target/e2e-outbox"
+export REDIS_KEY_PREFIX="emporium-e2e:$$:"
+rm -rf "$MAIL_OUTBOX"
 target/debug/server seed >/dev/null
 
 LOG="$ROOT/target/e2e-server.log"

@@ -16,4 +16,5 @@ export BIND_ADDR="${BIND_ADDR:-127.0.0.1:3000}"
 say "migrating and loading the demo catalog"
 target/release/server seed
 say "starting Emporium at http://${BIND_ADDR}"
+say "to use /admin: target/release/server create-admin --email you@example.com (prints a password once)"
 exec target/release/server serve

@@ -1,6 +1,7 @@
 //! The error type every server function returns: safe to show in the browser, never a
 //! raw database message. Server-side causes are logged where the error is made.
 
+use domain::FieldError;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,17 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Form fields that broke rules, each with a message naming the rule.
+    #[error("{}", join_messages(.0))]
+    Invalid(Vec<FieldError>),
+    /// Not signed in (or wrong credentials).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Signed in, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
     /// The request did not reach the server or its answer could not be read.
@@ -21,13 +33,56 @@ pub enum AppError {
     Transport(String),
 }
 
+fn join_messages(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl AppError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// The message for one form field, if this error names it.
+    pub fn field_message(&self, field: &str) -> Option<String> {
+        match self {
+            AppError::Invalid(errors) => errors
+                .iter()
+                .find(|e| e.field == field)
+                .map(|e| e.message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The message for the form as a whole: every error that is not about one of
+    /// `fields` (those are shown next to their field).
+    pub fn form_message(&self, fields: &[&str]) -> Option<String> {
+        match self {
+            AppError::Invalid(errors) => {
+                let rest: Vec<&str> = errors
+                    .iter()
+                    .filter(|e| !fields.contains(&e.field.as_str()))
+                    .map(|e| e.message.as_str())
+                    .collect();
+                (!rest.is_empty()).then(|| rest.join(" "))
+            }
+            other => Some(other.to_string()),
+        }
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
             AppError::NotFound(_) => 404,
             AppError::BadRequest(_) => 400,
             AppError::Unavailable(_) => 503,
+            AppError::Invalid(_) => 422,
+            AppError::Unauthorized(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::TooManyRequests(_) => 429,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }
@@ -38,6 +93,10 @@ impl AppError {
             AppError::NotFound(_) => "Page not found",
             AppError::BadRequest(_) => "We could not understand that request",
             AppError::Unavailable(_) => "Temporarily unavailable",
+            AppError::Invalid(_) => "Some details need attention",
+            AppError::Unauthorized(_) => "Please sign in",
+            AppError::Forbidden(_) => "Access denied",
+            AppError::TooManyRequests(_) => "Too many attempts",
             AppError::Internal | AppError::Transport(_) => "Something went wrong",
         }
     }
@@ -72,6 +131,32 @@ impl From<services::catalog::CatalogError> for AppError {
                 AppError::Unavailable(
                     "The catalog is temporarily unavailable. Please try again in a moment.".into(),
                 )
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<services::auth::AuthError> for AppError {
+    fn from(e: services::auth::AuthError) -> Self {
+        use services::auth::AuthError;
+        match e {
+            AuthError::Field(f) => AppError::Invalid(vec![f]),
+            AuthError::Fields(v) => AppError::Invalid(v),
+            e @ AuthError::InvalidCredentials => AppError::Unauthorized(e.to_string()),
+            e @ AuthError::Throttled { .. } => AppError::TooManyRequests(e.to_string()),
+            AuthError::ResetLink(problem) => AppError::BadRequest(problem.to_string()),
+            AuthError::NotFound => AppError::NotFound("We could not find that.".into()),
+            e @ AuthError::Unavailable => AppError::Unavailable(e.to_string()),
+            AuthError::Database(cause) => {
+                tracing::error!(error = %cause, "account query failed");
+                AppError::Unavailable(
+                    "Accounts are temporarily unavailable. Please try again in a moment.".into(),
+                )
+            }
+            AuthError::Internal(cause) => {
+                tracing::error!(error = %cause, "account operation failed");
+                AppError::Internal
             }
         }
     }

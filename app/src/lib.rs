@@ -37,11 +37,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// own single `<Suspense>` together with its data.
 pub(crate) type LayoutResource = Resource<Result<LayoutData, AppError>>;
 
+/// Bumped when the shopper signs in or out or edits their profile, so the layout (and
+/// the header's account menu) is loaded again without a full page load.
+#[derive(Clone, Copy)]
+pub(crate) struct AuthVersion(pub RwSignal<u32>);
+
 /// The storefront: layout, routes and the 404 fallback.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let layout: LayoutResource = Resource::new(|| (), |_| get_layout());
+    let auth_version = AuthVersion(RwSignal::new(0));
+    provide_context(auth_version);
+    let layout: LayoutResource = Resource::new(move || auth_version.0.get(), |_| get_layout());
     provide_context(layout);
     provide_context(components::layout::LastLayout(StoredValue::new(None)));
 
@@ -62,6 +69,14 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async />
                 <Route path=path!("/c/:slug") view=pages::category::CategoryPage ssr=SsrMode::Async />
                 <Route path=path!("/p/:slug") view=pages::product::ProductPage ssr=SsrMode::Async />
+                <Route path=path!("/sign-in") view=pages::auth::SignInPage ssr=SsrMode::Async />
+                <Route path=path!("/register") view=pages::auth::RegisterPage ssr=SsrMode::Async />
+                <Route path=path!("/forgot-password") view=pages::auth::ForgotPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/reset-password") view=pages::auth::ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
+                <Route path=path!("/account/addresses") view=pages::account::AddressesPage ssr=SsrMode::Async />
+                <Route path=path!("/account/addresses/:id") view=pages::account::AddressEditPage ssr=SsrMode::Async />
+                <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -3,11 +3,13 @@
 //! Everything here is pure (no IO) and compiles to `wasm32-unknown-unknown`, so the
 //! storefront can format money and validate input exactly as the server does.
 
+pub mod account;
 pub mod catalog;
 pub mod listing;
 pub mod money;
 pub mod slug;
 
+pub use account::{Address, AddressInput, Email, FieldError, Role, UserSummary};
 pub use catalog::*;
 pub use listing::{ListingQuery, QueryError, Sort, PER_PAGE};
 pub use money::{Currency, Money, MoneyError};

@@ -17,6 +17,19 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Keep rendered storefront pages (see `page_cache`).
     pub page_cache: bool,
+    /// Prepended to every Redis key (sessions, counters), so several shops or test runs
+    /// can share one Redis.
+    pub redis_prefix: String,
+    /// Where e-mail is written when `smtp_url` is unset.
+    pub mail_outbox: std::path::PathBuf,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Session cookies carry `Secure` (on by default when PUBLIC_URL is https).
+    pub cookie_secure: bool,
+    pub session_idle: std::time::Duration,
+    pub auth: services::auth::AuthSettings,
+    /// Take the client address from the last `X-Forwarded-For` entry (behind a proxy).
+    pub trust_proxy: bool,
 }
 
 /// How logs are written.
@@ -33,6 +46,31 @@ pub struct ConfigError {
     name: &'static str,
     value: String,
     reason: String,
+}
+
+fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    let raw = var(name, if default { "on" } else { "off" });
+    match raw.as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError {
+            name,
+            value: raw,
+            reason: "use on or off".into(),
+        }),
+    }
+}
+
+fn number(name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    let raw = var(name, &default.to_string());
+    raw.parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ConfigError {
+            name,
+            value: raw,
+            reason: "must be a whole number above 0".into(),
+        })
 }
 
 fn var(name: &str, default: &str) -> String {
@@ -83,21 +121,23 @@ impl Config {
                 })
             }
         };
-        let cache_raw = var("PAGE_CACHE", "on");
-        let page_cache = match cache_raw.as_str() {
-            "on" | "true" | "1" => true,
-            "off" | "false" | "0" => false,
-            _ => {
-                return Err(ConfigError {
-                    name: "PAGE_CACHE",
-                    value: cache_raw,
-                    reason: "use on or off".into(),
-                })
-            }
-        };
+        let page_cache = flag("PAGE_CACHE", true)?;
         let public_url = var("PUBLIC_URL", &format!("http://{bind}"))
             .trim_end_matches('/')
             .to_owned();
+        let smtp_url = std::env::var("SMTP_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        let days = |n: u64| std::time::Duration::from_secs(n * 24 * 3600);
+        let defaults = services::auth::AuthSettings::default();
+        let auth = services::auth::AuthSettings {
+            sign_in_per_account: u32::try_from(number("AUTH_MAX_ATTEMPTS", 5)?).unwrap_or(u32::MAX),
+            sign_in_per_ip: u32::try_from(number("AUTH_MAX_ATTEMPTS_PER_IP", 30)?)
+                .unwrap_or(u32::MAX),
+            throttle_window: std::time::Duration::from_secs(number("AUTH_WINDOW_SECS", 900)?),
+            session_absolute: days(number("SESSION_ABSOLUTE_DAYS", 30)?),
+            ..defaults
+        };
         Ok(Self {
             database_url: var(
                 "DATABASE_URL",
@@ -105,12 +145,20 @@ impl Config {
             ),
             redis_url: var("REDIS_URL", "redis://127.0.0.1:63799/0"),
             bind,
-            public_url,
             shop_name: var("SHOP_NAME", "Emporium"),
             currency,
             db_max_connections,
             log_format,
             page_cache,
+            redis_prefix: var("REDIS_KEY_PREFIX", "emporium:"),
+            mail_outbox: var("MAIL_OUTBOX", ".data/outbox").into(),
+            smtp_url,
+            mail_from: var("MAIL_FROM", "Emporium <shop@localhost>"),
+            cookie_secure: flag("COOKIE_SECURE", public_url.starts_with("https://"))?,
+            session_idle: days(number("SESSION_IDLE_DAYS", 7)?),
+            auth,
+            trust_proxy: flag("TRUST_PROXY", false)?,
+            public_url,
         })
     }
 }

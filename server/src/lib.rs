@@ -4,6 +4,7 @@
 pub mod config;
 pub mod page_cache;
 pub mod routes;
+pub mod security;
 pub mod telemetry;
 
 use anyhow::Context as _;
@@ -18,7 +19,9 @@ use config::{redact_url, Config};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use services::{CatalogService, Services, ShopSettings};
+use services::auth::session_store::RedisSessionStore;
+use services::notifications::Mailer;
+use services::{AuthService, CatalogService, Services, ShopSettings};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -168,8 +171,46 @@ async fn server_fn_status(request: Request<axum::body::Body>, next: Next) -> Res
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
-/// The whole HTTP application. `page_cache` keeps rendered storefront pages.
-pub fn router(state: AppState, page_cache: bool) -> Router {
+/// How the gateway treats sessions and clients.
+#[derive(Clone)]
+pub struct GatewaySettings {
+    pub page_cache: bool,
+    pub cookie_secure: bool,
+    pub session_idle: Duration,
+    pub redis_prefix: String,
+    pub trust_proxy: bool,
+}
+
+impl GatewaySettings {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            page_cache: config.page_cache,
+            cookie_secure: config.cookie_secure,
+            session_idle: config.session_idle,
+            redis_prefix: config.redis_prefix.clone(),
+            trust_proxy: config.trust_proxy,
+        }
+    }
+}
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "emporium_session";
+
+/// The whole HTTP application.
+pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
+    let sessions = tower_sessions::SessionManagerLayer::new(RedisSessionStore::new(
+        state.services.redis.clone(),
+        &gateway.redis_prefix,
+    ))
+    .with_name(SESSION_COOKIE)
+    .with_http_only(true)
+    .with_same_site(tower_sessions::cookie::SameSite::Lax)
+    .with_secure(gateway.cookie_secure)
+    .with_path("/")
+    .with_expiry(tower_sessions::Expiry::OnInactivity(
+        time::Duration::try_from(gateway.session_idle).unwrap_or(time::Duration::days(7)),
+    ));
+    let origins = security::Origins::from_public_url(&state.services.settings.public_url);
     let routes = generate_route_list(App);
     let pages = page_cache::PageCache::new(state.services.catalog.clone());
     let hashed_assets = state.leptos_options.hash_files;
@@ -194,10 +235,20 @@ pub fn router(state: AppState, page_cache: bool) -> Router {
         >(
             move || provide_context(fallback_services.clone()), shell
         ))
-        .layer(tower::util::option_layer(page_cache.then(|| {
+        .layer(sessions)
+        .layer(tower::util::option_layer(gateway.page_cache.then(|| {
             middleware::from_fn_with_state(pages, page_cache::middleware)
         })))
         .layer(middleware::from_fn(server_fn_status))
+        .layer(middleware::from_fn_with_state(
+            gateway.trust_proxy,
+            security::client_ip,
+        ))
+        .layer(middleware::from_fn_with_state(
+            origins,
+            security::refuse_cross_site,
+        ))
+        .layer(middleware::from_fn(security::private_when_personal))
         .layer(middleware::from_fn_with_state(hashed_assets, cache_headers))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -241,8 +292,24 @@ impl Application {
             .run(&pool)
             .await
             .context("running database migrations")?;
+        let mailer = match &config.smtp_url {
+            Some(url) => Mailer::smtp(url, &config.mail_from),
+            None => Mailer::outbox(&config.mail_outbox, &config.mail_from),
+        }
+        .context("setting up e-mail (MAIL_OUTBOX / SMTP_URL / MAIL_FROM)")?;
+        tracing::info!("{}", mailer.describe());
+        let auth = AuthService::new(
+            pool.clone(),
+            redis.clone(),
+            &config.redis_prefix,
+            mailer,
+            config.auth.clone(),
+            &config.shop_name,
+            &config.public_url,
+        );
         let services = Services {
             catalog: CatalogService::new(pool, config.currency),
+            auth,
             redis,
             settings: Arc::new(ShopSettings {
                 shop_name: config.shop_name.clone(),
@@ -267,7 +334,7 @@ impl Application {
         };
         Ok(Self {
             listener,
-            router: router(state, config.page_cache),
+            router: router(state, GatewaySettings::from_config(&config)),
             services,
             change_listener,
         })
@@ -285,9 +352,13 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tokio::spawn(self.change_listener);
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     }
 }
 

@@ -3,9 +3,10 @@
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use server::config::Config;
-use server::{connect_postgres, telemetry, Application};
+use server::{connect_postgres, connect_redis, telemetry, Application};
 use services::catalog::seed;
-use services::CatalogService;
+use services::notifications::Mailer;
+use services::{AuthService, CatalogService};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -27,6 +28,16 @@ enum Command {
         #[arg(long, default_value_t = seed::DEFAULT_PRODUCT_COUNT)]
         products: usize,
     },
+    /// Make an account an administrator, creating it if needed.
+    CreateAdmin {
+        /// E-mail address of the account.
+        #[arg(long)]
+        email: String,
+        /// Read the password for a new account from standard input (otherwise
+        /// ADMIN_PASSWORD, otherwise a random one is generated and printed once).
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[tokio::main]
@@ -43,6 +54,10 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Seed { products } => load_seed(config, products).await,
+        Command::CreateAdmin {
+            email,
+            password_stdin,
+        } => create_admin(config, &email, password_stdin).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,8 +73,49 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     tracing::info!(url = %public_url, "Emporium is serving");
     println!("Emporium is running at {public_url}  (Ctrl-C to stop)");
+    println!("{}", app.services().auth.mailer().describe());
     app.run_until_stopped().await?;
     Ok(())
+}
+
+async fn create_admin(config: Config, email: &str, password_stdin: bool) -> anyhow::Result<()> {
+    let pool = connect_postgres(&config).await?;
+    services::MIGRATOR.run(&pool).await?;
+    let redis = connect_redis(&config).await?;
+    let mailer = Mailer::outbox(&config.mail_outbox, &config.mail_from)?;
+    let auth = AuthService::new(
+        pool,
+        redis,
+        &config.redis_prefix,
+        mailer,
+        config.auth.clone(),
+        &config.shop_name,
+        &config.public_url,
+    );
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else if let Ok(p) = std::env::var("ADMIN_PASSWORD") {
+        (p, false)
+    } else {
+        let mut bytes = [0u8; 12];
+        getrandom_fill(&mut bytes)?;
+        (bytes.iter().map(|b| format!("{b:02x}")).collect(), true)
+    };
+    match auth.create_or_promote_admin(email, Some(&password)).await {
+        Ok(true) if generated => println!(
+            "created administrator {email} with the password {password}\n(shown once: change it under /account after signing in)"
+        ),
+        Ok(true) => println!("created administrator {email}"),
+        Ok(false) => println!("{email} is now an administrator (its password is unchanged)"),
+        Err(e) => anyhow::bail!("{e}"),
+    }
+    Ok(())
+}
+
+fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
+    services::auth::random_bytes(buf).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {

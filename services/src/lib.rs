@@ -1,16 +1,20 @@
 //! Server-only services of Emporium. Each module owns its tables, its SQL and its
 //! adapters to outside systems; `app` reaches them only under its `ssr` feature.
 
+pub mod auth;
 pub mod catalog;
+pub mod notifications;
 
 use std::sync::Arc;
 
+pub use auth::AuthService;
 pub use catalog::CatalogService;
 
 /// Every service, cheap to clone, handed to request handlers and server functions.
 #[derive(Clone)]
 pub struct Services {
     pub catalog: CatalogService,
+    pub auth: AuthService,
     pub redis: redis::aio::ConnectionManager,
     pub settings: Arc<ShopSettings>,
 }

@@ -4,8 +4,10 @@
 //! reading a resource in several suspense boundaries, or creating one inside a
 //! suspense, can stall server rendering (leptos-rs/leptos#4851, #4866).
 
+use crate::api::account::SignOut;
 use crate::api::LayoutData;
-use domain::CategoryCard;
+use domain::{CategoryCard, UserSummary};
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 /// The layout once loaded, or a frame without a menu when it could not be.
@@ -44,15 +46,44 @@ pub fn Frame(layout: LayoutData, children: Children) -> impl IntoView {
         >
             "Skip to content"
         </a>
-        <Header categories=layout.categories.clone() />
+        <Header categories=layout.categories.clone() user=layout.user.clone() />
         <main id="main" class="mx-auto w-full max-w-7xl px-4 pb-16 sm:px-6 lg:px-8">{children()}</main>
         <Footer categories=layout.categories />
     }
 }
 
-/// The site header: logo and the category menu.
+/// Sign in / register, or the signed-in shopper's links and a sign-out button (a form:
+/// signing out changes state, so it is a POST, never a link).
 #[component]
-fn Header(categories: Vec<CategoryCard>) -> impl IntoView {
+fn AccountMenu(user: Option<UserSummary>) -> impl IntoView {
+    match user {
+        None => view! {
+            <div class="flex items-center gap-3 text-sm font-medium" data-testid="account-menu">
+                <a href="/sign-in" class="nav-link">"Sign in"</a>
+                <a href="/register" class="btn-secondary hidden py-1.5 sm:inline-flex">"Register"</a>
+            </div>
+        }
+        .into_any(),
+        Some(user) => {
+            let sign_out = ServerAction::<SignOut>::new();
+            crate::pages::auth::refresh_layout_on_success(sign_out.value());
+            view! {
+                <div class="flex items-center gap-3 text-sm font-medium" data-testid="account-menu">
+                    {user.is_admin().then(|| view! { <a href="/admin" class="nav-link">"Admin"</a> })}
+                    <a href="/account" class="nav-link" data-testid="account-link">{format!("Hi, {}", user.greeting_name())}</a>
+                    <ActionForm action=sign_out>
+                        <button type="submit" class="nav-link text-stone-600" data-testid="sign-out">"Sign out"</button>
+                    </ActionForm>
+                </div>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// The site header: logo, the category menu and the account menu.
+#[component]
+fn Header(categories: Vec<CategoryCard>, user: Option<UserSummary>) -> impl IntoView {
     let mobile = categories.clone();
     view! {
         <header class="sticky top-0 z-30 border-b border-stone-200 bg-white/95 backdrop-blur">
@@ -71,7 +102,8 @@ fn Header(categories: Vec<CategoryCard>) -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 </nav>
-                <details class="relative ml-auto lg:hidden">
+                <div class="ml-auto"><AccountMenu user /></div>
+                <details class="relative lg:hidden">
                     <summary class="btn-secondary cursor-pointer list-none">"Menu"</summary>
                     <ul class="absolute right-0 mt-2 w-56 rounded-lg border border-stone-200 bg-white p-2 shadow-lg">
                         {mobile.into_iter().map(|c| view! {

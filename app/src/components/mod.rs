@@ -2,5 +2,6 @@
 
 pub mod cards;
 pub mod error_view;
+pub mod forms;
 pub mod layout;
 pub mod seo;

@@ -134,6 +134,18 @@ pub fn test_config(database_url: String) -> Config {
     config.bind = "127.0.0.1:0".parse().expect("addr");
     config.public_url = PUBLIC_URL.into();
     config.db_max_connections = 5;
+    // Each app has its own Redis keys and outbox, so parallel tests never share counters,
+    // sessions or e-mail.
+    static APPS: AtomicU32 = AtomicU32::new(0);
+    let unique = format!(
+        "{}-{}",
+        std::process::id(),
+        APPS.fetch_add(1, Ordering::Relaxed)
+    );
+    config.redis_prefix = format!("emporium-test:{unique}:");
+    config.mail_outbox = std::env::temp_dir().join(format!("emporium-test-outbox-{unique}"));
+    let _ = std::fs::remove_dir_all(&config.mail_outbox);
+    config.cookie_secure = false;
     config
 }
 
@@ -143,6 +155,7 @@ pub struct TestApp {
     pub database_url: String,
     pub client: reqwest::Client,
     pub services: Services,
+    pub outbox: std::path::PathBuf,
 }
 
 /// A response as a user agent sees it.
@@ -170,14 +183,20 @@ fn server_runtime() -> &'static tokio::runtime::Handle {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with `adjust` applied to the configuration first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config) + Send + 'static) -> Self {
         let runtime = server_runtime();
-        let (app, database_url) = runtime
+        let (app, database_url, outbox) = runtime
             .spawn(async {
                 let url = fresh_database().await;
-                let app = Application::build(test_config(url.clone()))
-                    .await
-                    .expect("build app");
-                (app, url)
+                let mut config = test_config(url.clone());
+                adjust(&mut config);
+                let outbox = config.mail_outbox.clone();
+                let app = Application::build(config).await.expect("build app");
+                (app, url, outbox)
             })
             .await
             .expect("build task");
@@ -194,7 +213,89 @@ impl TestApp {
             database_url,
             client,
             services,
+            outbox,
         }
+    }
+
+    /// A new browser: its own cookie jar, redirects not followed.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .expect("client")
+    }
+
+    /// GET with `client`, as a browser asking for a page.
+    pub async fn visit(&self, client: &reqwest::Client, path: &str) -> Page {
+        Page::read(
+            client
+                .get(format!("{}{path}", self.base))
+                .header("accept", "text/html")
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// POSTs a form to a server function the way the wasm client does (answer in JSON).
+    pub async fn call(&self, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> Page {
+        Page::read(
+            client
+                .post(format!("{}{path}", self.base))
+                .header("accept", "application/json")
+                .form(form)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// Registers and signs `client` in; returns nothing, panics on failure.
+    pub async fn register(&self, client: &reqwest::Client, email: &str, password: &str) {
+        let page = self
+            .call(
+                client,
+                "/api/register",
+                &[
+                    ("email", email),
+                    ("password", password),
+                    ("name", "Test Shopper"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "register {email}: {}", page.body);
+    }
+
+    /// The e-mails in the outbox, oldest first, as raw text with quoted-printable soft
+    /// line breaks undone. Waits up to 5 s for `at_least` of them (they are sent in the
+    /// background).
+    pub async fn outbox_messages(&self, at_least: usize) -> Vec<String> {
+        for _ in 0..50 {
+            let mut files: Vec<_> = std::fs::read_dir(&self.outbox)
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if files.len() >= at_least {
+                files.sort();
+                return files
+                    .iter()
+                    .map(|f| decode_qp(&std::fs::read_to_string(f).expect("read eml")))
+                    .collect();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "fewer than {at_least} e-mails arrived in {}",
+            self.outbox.display()
+        );
     }
 
     pub async fn get(&self, path: &str) -> Page {
@@ -219,6 +320,31 @@ impl TestApp {
 }
 
 impl Page {
+    pub async fn read(resp: reqwest::Response) -> Self {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.text().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The value of the session cookie this response sets, if any ("" when it removes it).
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix("emporium_session="))
+            .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+    }
+
     /// Texts of elements carrying `data-testid="{id}"`, with inner tags stripped.
     pub fn texts(&self, id: &str) -> Vec<String> {
         let marker = format!("data-testid=\"{id}\"");
@@ -229,6 +355,19 @@ impl Page {
                 let start = rest.find('>')? + 1;
                 let end = rest[start..].find("</")? + start;
                 Some(strip_tags(&rest[start..end]))
+            })
+            .collect()
+    }
+
+    /// Whole elements carrying `data-testid="{id}"` (up to `end`), as text without tags.
+    pub fn blocks(&self, id: &str, end: &str) -> Vec<String> {
+        let marker = format!("data-testid=\"{id}\"");
+        self.body
+            .split(&marker)
+            .skip(1)
+            .map(|chunk| {
+                let inner = chunk.split_once('>').map_or("", |(_, rest)| rest);
+                strip_tags(inner.split(end).next().unwrap_or_default())
             })
             .collect()
     }
@@ -250,6 +389,26 @@ impl Page {
     pub fn card_prices(&self) -> Vec<i64> {
         self.texts("card-price").iter().map(|t| cents(t)).collect()
     }
+}
+
+/// Undoes quoted-printable encoding (soft line breaks and `=XX` escapes).
+pub fn decode_qp(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn strip_tags(s: &str) -> String {

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (one link step), real PostgreSQL and Redis.
 
+mod accounts;
 mod catalog_pages;
 mod helpers;
 mod server_basics;

@@ -1,7 +1,9 @@
 //! Server functions: thin wrappers that parse input, call one service and map its error.
 
+pub mod account;
+
 use crate::error::AppError;
-use domain::{CategoryCard, HomePage, ListingPage, ProductDetail};
+use domain::{CategoryCard, HomePage, ListingPage, ProductDetail, UserSummary};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +13,8 @@ pub struct LayoutData {
     pub shop_name: String,
     pub public_url: String,
     pub categories: Vec<CategoryCard>,
+    /// The signed-in shopper, for the header.
+    pub user: Option<UserSummary>,
 }
 
 impl LayoutData {
@@ -20,6 +24,7 @@ impl LayoutData {
             shop_name: "Emporium".into(),
             public_url: String::new(),
             categories: Vec::new(),
+            user: None,
         }
     }
 }
@@ -28,6 +33,19 @@ impl LayoutData {
 /// 500 otherwise), so `/api/*` callers see 400/404/503 like page visitors do.
 #[cfg(feature = "ssr")]
 fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    // A plain HTML form post (no wasm yet) is answered with a redirect back to the form,
+    // the error in its URL; a status here would turn that redirect into an error page.
+    let plain_form = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts.uri.path().starts_with("/api/")
+            && parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+    });
+    if plain_form {
+        return result;
+    }
     if let Err(e) = &result {
         if let (Some(response), Ok(status)) = (
             use_context::<leptos_axum::ResponseOptions>(),
@@ -56,6 +74,7 @@ pub async fn get_layout() -> Result<LayoutData, AppError> {
                 shop_name: s.settings.shop_name.clone(),
                 public_url: s.settings.public_url.clone(),
                 categories: s.catalog.top_categories().await?,
+                user: account::current_user_for_layout().await,
             })
         }
         .await,

@@ -1,0 +1,241 @@
+//! Sign-in, registration, forgotten password and the reset link.
+//!
+//! Every form is a plain POST to its server function, so it works before the wasm loads
+//! (the server redirects, with any error in the URL); after hydration the same forms
+//! submit in place and show messages without a reload.
+
+use crate::api::account::{
+    check_reset_link, safe_next, urlencode, ForgotPassword, Register, ResetPassword, SignIn,
+};
+use crate::components::error_view::set_status;
+use crate::components::forms::{action_error, Field, FormAlert, Notice};
+use crate::components::layout::{await_layout, loading, Frame};
+use crate::{AuthVersion, LayoutResource};
+use domain::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PASSWORD_RULES};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::hooks::use_query_map;
+
+/// Bumps the auth version when `action` succeeds, so the header re-reads who is signed in.
+pub(crate) fn refresh_layout_on_success<O, S>(value: S)
+where
+    O: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<O, crate::error::AppError>>> + Send + Sync + 'static,
+{
+    if let Some(version) = use_context::<AuthVersion>() {
+        Effect::new(move |_| {
+            if matches!(value.get(), Some(Ok(_))) {
+                version.0.update(|v| *v += 1);
+            }
+        });
+    }
+}
+
+/// A narrow centred card with a heading, for the account forms.
+#[component]
+fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <Meta name="robots" content="noindex" />
+        <div class="mx-auto max-w-md py-12">
+            <h1 class="text-2xl font-semibold tracking-tight text-stone-900">{title}</h1>
+            <div class="card mt-6 space-y-5">{children()}</div>
+        </div>
+    }
+}
+
+/// Shown on the sign-in and registration pages to someone already signed in.
+#[component]
+fn AlreadySignedIn(email: String) -> impl IntoView {
+    view! {
+        <Notice>
+            "You are signed in as " <strong>{email}</strong> ". "
+            <a href="/account" class="link">"Go to your account"</a>
+        </Notice>
+    }
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
+    let action = ServerAction::<SignIn>::new();
+    refresh_layout_on_success(action.value());
+    let error = action_error(action.value());
+    let query = use_query_map();
+    let next = safe_next(query.read_untracked().get("next").as_deref());
+    let reset_done = query.read_untracked().get("reset").is_some();
+    view! {
+        <Suspense fallback=loading>
+            {move || {
+                let next = next.clone();
+                Suspend::new(async move {
+                    let layout = await_layout(layout).await;
+                    let signed_in = layout.user.clone();
+                    let register = format!("/register?next={}", urlencode(&next));
+                    view! {
+                        <Frame layout>
+                            <AuthCard title="Sign in">
+                                {signed_in.map(|u| view! { <AlreadySignedIn email=u.email /> })}
+                                {reset_done.then(|| view! {
+                                    <Notice>"Your password was changed. Sign in with your new password."</Notice>
+                                })}
+                                <ActionForm action attr:class="space-y-4" attr:data-testid="sign-in-form">
+                                    <input type="hidden" name="next" value=next />
+                                    <FormAlert error fields=&["email", "password"] />
+                                    <Field name="email" label="E-mail" kind="email" autocomplete="username" required=true error />
+                                    <Field name="password" label="Password" kind="password" autocomplete="current-password" required=true error />
+                                    <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>
+                                        {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+                                    </button>
+                                </ActionForm>
+                                <div class="flex justify-between text-sm">
+                                    <a href="/forgot-password" class="link">"Forgot your password?"</a>
+                                    <a href=register class="link">"Create an account"</a>
+                                </div>
+                            </AuthCard>
+                        </Frame>
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
+    let action = ServerAction::<Register>::new();
+    refresh_layout_on_success(action.value());
+    let error = action_error(action.value());
+    let query = use_query_map();
+    let next = safe_next(query.read_untracked().get("next").as_deref());
+    view! {
+        <Suspense fallback=loading>
+            {move || {
+                let next = next.clone();
+                Suspend::new(async move {
+                    let layout = await_layout(layout).await;
+                    let signed_in = layout.user.clone();
+                    view! {
+                        <Frame layout>
+                            <AuthCard title="Create an account">
+                                {signed_in.map(|u| view! { <AlreadySignedIn email=u.email /> })}
+                                <ActionForm action attr:class="space-y-4" attr:data-testid="register-form">
+                                    <input type="hidden" name="next" value=next />
+                                    <FormAlert error fields=&["email", "password", "name"] />
+                                    <Field name="name" label="Name (optional)" autocomplete="name" maxlength=100 error />
+                                    <Field name="email" label="E-mail" kind="email" autocomplete="email" required=true error />
+                                    <Field
+                                        name="password"
+                                        label="Password"
+                                        kind="password"
+                                        autocomplete="new-password"
+                                        hint=PASSWORD_RULES
+                                        required=true
+                                        minlength=PASSWORD_MIN_CHARS
+                                        maxlength=PASSWORD_MAX_CHARS
+                                        error
+                                    />
+                                    <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>
+                                        {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}
+                                    </button>
+                                </ActionForm>
+                                <p class="text-sm text-stone-600">
+                                    "Already have an account? " <a href="/sign-in" class="link">"Sign in"</a>
+                                </p>
+                            </AuthCard>
+                        </Frame>
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
+    let action = ServerAction::<ForgotPassword>::new();
+    let error = action_error(action.value());
+    let query = use_query_map();
+    let sent_before = query.read_untracked().get("sent").is_some();
+    let sent = move || sent_before || matches!(action.value().get(), Some(Ok(())));
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let layout = await_layout(layout).await;
+                view! {
+                    <Frame layout>
+                        <AuthCard title="Reset your password">
+                            {move || sent().then(|| view! {
+                                <Notice>
+                                    "If an account exists for that address, we have sent it a link to choose a new password. The link works once and expires in 60 minutes."
+                                </Notice>
+                            })}
+                            <p class="text-sm text-stone-600">"Enter the e-mail address of your account and we will send you a link to choose a new password."</p>
+                            <ActionForm action attr:class="space-y-4" attr:data-testid="forgot-form">
+                                <FormAlert error fields=&["email"] />
+                                <Field name="email" label="E-mail" kind="email" autocomplete="email" required=true error />
+                                <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>"Send reset link"</button>
+                            </ActionForm>
+                            <a href="/sign-in" class="link text-sm">"Back to sign in"</a>
+                        </AuthCard>
+                    </Frame>
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
+    let query = use_query_map();
+    let token = query.read_untracked().get("token").unwrap_or_default();
+    let link = Resource::new(move || token.clone(), check_reset_link);
+    let action = ServerAction::<ResetPassword>::new();
+    let error = action_error(action.value());
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let (layout, link) = (await_layout(layout).await, link.await);
+                let token = query.read_untracked().get("token").unwrap_or_default();
+                let body = match link {
+                    Ok(email) => view! {
+                        <p class="text-sm text-stone-600">"Choose a new password for " <strong>{email}</strong> "."</p>
+                        <ActionForm action attr:class="space-y-4" attr:data-testid="reset-form">
+                            <input type="hidden" name="token" value=token />
+                            <FormAlert error fields=&["password"] />
+                            <Field
+                                name="password"
+                                label="New password"
+                                kind="password"
+                                autocomplete="new-password"
+                                required=true
+                                minlength=PASSWORD_MIN_CHARS
+                                maxlength=PASSWORD_MAX_CHARS
+                                error
+                            />
+                            <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>"Set new password"</button>
+                        </ActionForm>
+                    }.into_any(),
+                    Err(e) => {
+                        set_status(e.status());
+                        view! {
+                            <div role="alert" class="rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="reset-link-problem">
+                                {e.to_string()}
+                            </div>
+                            <a href="/forgot-password" class="btn-primary w-full">"Ask for a new link"</a>
+                        }.into_any()
+                    }
+                };
+                view! {
+                    <Frame layout>
+                        <AuthCard title="Choose a new password">{body}</AuthCard>
+                    </Frame>
+                }
+            })}
+        </Suspense>
+    }
+}

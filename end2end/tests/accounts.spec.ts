@@ -1,0 +1,138 @@
+import { expect, test, type Page } from "@playwright/test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+/** Undoes quoted-printable encoding, as used in the .eml files of the outbox. */
+function decodeQuotedPrintable(raw: string): string {
+  const joined = raw.replace(/=\r?\n/g, "");
+  return Buffer.from(
+    joined.replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))),
+    "latin1",
+  ).toString("utf8");
+}
+
+/** Waits for an e-mail to `to` in the outbox and returns the reset link it carries. */
+async function resetLinkFromOutbox(to: string): Promise<string> {
+  const dir = process.env.E2E_OUTBOX;
+  if (!dir) throw new Error("E2E_OUTBOX is not set (scripts/e2e.sh sets it)");
+  let link = "";
+  await expect
+    .poll(() => {
+      const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".eml")) : [];
+      for (const f of files) {
+        const mail = decodeQuotedPrintable(fs.readFileSync(path.join(dir, f), "latin1"));
+        const m = mail.match(/\/reset-password\?token=[0-9a-f]+/);
+        if (mail.includes(`To: ${to}`) && m) {
+          link = m[0];
+          return true;
+        }
+      }
+      return false;
+    }, { timeout: 10_000 })
+    .toBe(true);
+  return link;
+}
+
+test("account: register -> sign out -> sign in -> add an address -> reset the password by e-mail", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const email = `pat-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+  const password = "lantern-meadow-58";
+  const newPassword = "copper-kettle-73";
+
+  // Register from the header link.
+  await page.goto("/");
+  await hydrated(page);
+  await page.getByTestId("account-menu").getByRole("link", { name: "Register" }).click();
+  await expect(page).toHaveURL(/\/register/);
+  await page.getByLabel("Name (optional)").fill("Pat Quinn");
+  await page.getByLabel("E-mail").fill(email);
+  // A weak password is refused in place, naming the rule.
+  await page.getByLabel("Password").fill("password1");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("error-password")).toContainText("commonly used");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("account-link")).toHaveText("Hi, Pat");
+  await expect(page.getByLabel("E-mail")).toHaveValue(email);
+
+  // Sign out: back to the shop, signed out.
+  await page.getByTestId("sign-out").click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("account-menu").getByRole("link", { name: "Sign in" })).toBeVisible();
+
+  // The account page now sends us to sign in, and back afterwards.
+  await page.goto("/account/addresses");
+  await expect(page).toHaveURL(/\/sign-in\?next=\/account\/addresses/);
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill("not-my-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("form-error")).toHaveText("The e-mail or password is incorrect.");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/account\/addresses$/);
+  await expect(page.getByTestId("account-link")).toHaveText("Hi, Pat");
+
+  // Add an address: the first one is the default.
+  await page.getByRole("link", { name: "Add an address" }).click();
+  await expect(page).toHaveURL(/\/account\/addresses\/new$/);
+  await hydrated(page);
+  await page.getByLabel("Full name").fill("Pat Quinn");
+  await page.getByLabel("Street address").fill("12 Mill Lane");
+  await page.getByLabel("Town or city").fill("Bristol");
+  await page.getByLabel("Postal code").fill("BS1 4DJ");
+  await page.getByLabel("Country").selectOption("GB");
+  await page.getByRole("button", { name: "Save address" }).click();
+  await expect(page).toHaveURL(/\/account\/addresses$/);
+  const card = page.getByTestId("address-card");
+  await expect(card).toHaveCount(1);
+  await expect(card).toContainText("12 Mill Lane");
+  await expect(card).toContainText("United Kingdom");
+  await expect(card.getByTestId("default-badge")).toBeVisible();
+
+  // Forgot the password: sign out, ask for a link, follow it from the e-mail.
+  await page.getByTestId("sign-out").click();
+  await expect(page).toHaveURL(/\/$/);
+  await page.goto("/forgot-password");
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByRole("button", { name: "Send reset link" }).click();
+  await expect(page.getByTestId("notice")).toContainText("If an account exists");
+  const link = await resetLinkFromOutbox(email);
+  await page.goto(link);
+  await expect(page.getByText(`Choose a new password for ${email}`)).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel("New password").fill(newPassword);
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await expect(page).toHaveURL(/\/sign-in\?reset=1/);
+  await expect(page.getByTestId("notice")).toContainText("Your password was changed");
+
+  // The link is spent; the new password works.
+  await page.goto(link);
+  await expect(page.getByTestId("reset-link-problem")).toContainText("already been used");
+  await page.goto("/sign-in");
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(newPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("account-link")).toHaveText("Hi, Pat");
+  expect(errors).toEqual([]);
+});
+
+test("sign-in works before hydration (plain form post)", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/sign-in");
+  await page.getByLabel("E-mail").fill("nobody@example.com");
+  await page.getByLabel("Password").fill("wrong-password-1");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("form-error")).toHaveText("The e-mail or password is incorrect.");
+  await context.close();
+});

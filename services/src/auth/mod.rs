@@ -1,0 +1,595 @@
+//! Authentication: accounts, passwords, password reset, roles and saved addresses.
+//!
+//! Sessions themselves are tower-sessions on Redis ([`session_store`]); [`session`] holds
+//! what a signed-in session carries and the rules for trusting it.
+
+mod addresses;
+pub mod password;
+pub mod session;
+pub mod session_store;
+pub mod throttle;
+
+use crate::notifications::{templates, Mailer};
+use domain::account::AdminOverview;
+use domain::{Email, FieldError, Role, UserSummary};
+use password::PasswordHashString;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use throttle::{Limit, Throttle};
+
+/// The longest a Redis call of the accounts service may take before it counts as down.
+pub(crate) const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The client's IP address as the gateway determined it (a request extension).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+/// Why an account call failed. Every variant maps to a message a shopper can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// A form field broke a rule (malformed e-mail, weak password, e-mail taken …).
+    #[error("{0}")]
+    Field(FieldError),
+    /// Several fields of one form broke rules (an address).
+    #[error("Some fields need attention.")]
+    Fields(Vec<FieldError>),
+    /// Wrong password or unknown e-mail: deliberately the same answer.
+    #[error("The e-mail or password is incorrect.")]
+    InvalidCredentials,
+    #[error("Too many attempts. Please try again in {retry_after_secs} s.")]
+    Throttled { retry_after_secs: u64 },
+    #[error("{0}")]
+    ResetLink(ResetLinkProblem),
+    #[error("not found")]
+    NotFound,
+    /// Redis (sessions, counters) cannot be reached.
+    #[error("Signing in is temporarily unavailable. Please try again in a few minutes.")]
+    Unavailable,
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<FieldError> for AuthError {
+    fn from(e: FieldError) -> Self {
+        AuthError::Field(e)
+    }
+}
+
+/// Why a password reset link cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetLinkProblem {
+    Unknown,
+    Expired,
+    Used,
+}
+
+impl std::fmt::Display for ResetLinkProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResetLinkProblem::Unknown => {
+                "This password reset link is not valid. Check that you copied the whole link, or ask for a new one."
+            }
+            ResetLinkProblem::Expired => {
+                "This password reset link has expired. Ask for a new one below."
+            }
+            ResetLinkProblem::Used => {
+                "This password reset link has already been used. If you still need to reset your password, ask for a new link."
+            }
+        })
+    }
+}
+
+/// Limits and lifetimes, from configuration.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Sign-in attempts per e-mail address per window.
+    pub sign_in_per_account: u32,
+    /// Sign-in attempts per IP address per window.
+    pub sign_in_per_ip: u32,
+    /// Registrations and reset requests per IP address per window.
+    pub register_per_ip: u32,
+    /// Reset e-mails per address per window.
+    pub reset_per_account: u32,
+    pub throttle_window: Duration,
+    pub reset_link_ttl: Duration,
+    /// A sign-in lasts at most this long, however active the session.
+    pub session_absolute: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            sign_in_per_account: 5,
+            sign_in_per_ip: 30,
+            register_per_ip: 10,
+            reset_per_account: 3,
+            throttle_window: Duration::from_secs(15 * 60),
+            reset_link_ttl: Duration::from_secs(60 * 60),
+            session_absolute: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Handle to the accounts service; cheap to clone.
+#[derive(Clone)]
+pub struct AuthService {
+    pool: PgPool,
+    throttle: Throttle,
+    mailer: Mailer,
+    settings: Arc<AuthSettings>,
+    shop_name: Arc<str>,
+    public_url: Arc<str>,
+}
+
+struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    role: String,
+    auth_epoch: i32,
+}
+
+impl UserRow {
+    fn summary(&self) -> UserSummary {
+        UserSummary {
+            id: self.id,
+            email: self.email.clone(),
+            name: self.name.clone(),
+            role: Role::parse(&self.role).unwrap_or(Role::Customer),
+        }
+    }
+}
+
+/// A user as the session layer checks it.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedUser {
+    pub user: UserSummary,
+    pub auth_epoch: i32,
+}
+
+/// Fills `buf` from the operating system's secure random source.
+pub fn random_bytes(buf: &mut [u8]) -> Result<(), AuthError> {
+    getrandom::fill(buf).map_err(|e| AuthError::Internal(e.to_string()))
+}
+
+fn random_token() -> Result<String, AuthError> {
+    let mut bytes = [0u8; 32];
+    random_bytes(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn email_taken() -> AuthError {
+    AuthError::Field(FieldError::new(
+        "email",
+        "An account with this e-mail address already exists. Sign in, or reset your password if you forgot it.",
+    ))
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+}
+
+impl AuthService {
+    pub fn new(
+        pool: PgPool,
+        redis: redis::aio::ConnectionManager,
+        redis_prefix: &str,
+        mailer: Mailer,
+        settings: AuthSettings,
+        shop_name: &str,
+        public_url: &str,
+    ) -> Self {
+        Self {
+            pool,
+            throttle: Throttle::new(redis, redis_prefix),
+            mailer,
+            settings: Arc::new(settings),
+            shop_name: shop_name.into(),
+            public_url: public_url.into(),
+        }
+    }
+
+    pub fn settings(&self) -> &AuthSettings {
+        &self.settings
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    fn limit(&self, max: u32) -> Limit {
+        Limit {
+            max,
+            window: self.settings.throttle_window,
+        }
+    }
+
+    /// Creates a customer account. Throttled per IP.
+    pub async fn register(
+        &self,
+        client_ip: &str,
+        email: &str,
+        password: &str,
+        name: &str,
+    ) -> Result<AuthenticatedUser, AuthError> {
+        let email = Email::parse(email)?;
+        let name = domain::account::parse_name(name)?;
+        password::check_new_password(password, email.as_str())?;
+        self.throttle
+            .hit(
+                &format!("register:ip:{client_ip}"),
+                self.limit(self.settings.register_per_ip),
+            )
+            .await?;
+        self.insert_user(&email, password, &name, Role::Customer)
+            .await
+    }
+
+    async fn insert_user(
+        &self,
+        email: &Email,
+        password: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<AuthenticatedUser, AuthError> {
+        let hash = password::hash(password.to_owned()).await?;
+        let row = sqlx::query_as!(
+            UserRow,
+            "INSERT INTO users (email, name, password_hash, role) VALUES ($1, $2, $3, $4)
+             RETURNING id, email, name, role, auth_epoch",
+            email.as_str(),
+            name,
+            hash.as_str(),
+            role.as_str()
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                email_taken()
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(AuthenticatedUser {
+            user: row.summary(),
+            auth_epoch: row.auth_epoch,
+        })
+    }
+
+    /// Checks an e-mail and password. Throttled per IP and per e-mail address (known or
+    /// not, so the limit reveals nothing); an unknown address costs the same hashing work
+    /// and gets the same answer as a wrong password.
+    pub async fn sign_in(
+        &self,
+        client_ip: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<AuthenticatedUser, AuthError> {
+        let email = Email::parse(email)?;
+        if password.is_empty() {
+            return Err(FieldError::new("password", "Enter your password.").into());
+        }
+        self.throttle
+            .hit(
+                &format!("signin:ip:{client_ip}"),
+                self.limit(self.settings.sign_in_per_ip),
+            )
+            .await?;
+        let account_key = format!("signin:account:{}", email.as_str());
+        self.throttle
+            .hit(&account_key, self.limit(self.settings.sign_in_per_account))
+            .await?;
+        let row = sqlx::query!(
+            "SELECT id, email, name, role, auth_epoch, password_hash FROM users WHERE email = $1",
+            email.as_str()
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let (hash, found) = match &row {
+            Some(r) => (r.password_hash.clone(), true),
+            None => (password::dummy_hash().await.to_owned(), false),
+        };
+        let matches =
+            password::verify(password.to_owned(), PasswordHashString::from_db(hash)).await?;
+        match row {
+            Some(r) if found && matches => {
+                self.throttle.clear(&account_key).await;
+                Ok(AuthenticatedUser {
+                    user: UserSummary {
+                        id: r.id,
+                        email: r.email,
+                        name: r.name,
+                        role: Role::parse(&r.role).unwrap_or(Role::Customer),
+                    },
+                    auth_epoch: r.auth_epoch,
+                })
+            }
+            _ => Err(AuthError::InvalidCredentials),
+        }
+    }
+
+    /// The user behind a session, if the account still exists.
+    pub async fn user(&self, id: i64) -> Result<Option<AuthenticatedUser>, AuthError> {
+        let row = sqlx::query_as!(
+            UserRow,
+            "SELECT id, email, name, role, auth_epoch FROM users WHERE id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| AuthenticatedUser {
+            user: r.summary(),
+            auth_epoch: r.auth_epoch,
+        }))
+    }
+
+    async fn check_current_password(&self, user_id: i64, current: &str) -> Result<(), AuthError> {
+        let hash = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", user_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        if password::verify(current.to_owned(), PasswordHashString::from_db(hash)).await? {
+            Ok(())
+        } else {
+            Err(FieldError::new("current_password", "Your current password is not correct.").into())
+        }
+    }
+
+    /// Changes name and e-mail. A new e-mail needs the current password.
+    pub async fn update_profile(
+        &self,
+        user_id: i64,
+        name: &str,
+        email: &str,
+        current_password: &str,
+    ) -> Result<UserSummary, AuthError> {
+        let name = domain::account::parse_name(name)?;
+        let email = Email::parse(email)?;
+        let existing = self.user(user_id).await?.ok_or(AuthError::NotFound)?;
+        if existing.user.email != email.as_str() {
+            if current_password.is_empty() {
+                return Err(FieldError::new(
+                    "current_password",
+                    "Enter your current password to change your e-mail address.",
+                )
+                .into());
+            }
+            self.check_current_password(user_id, current_password)
+                .await?;
+        }
+        let row = sqlx::query_as!(
+            UserRow,
+            "UPDATE users SET name = $2, email = $3, updated_at = now() WHERE id = $1
+             RETURNING id, email, name, role, auth_epoch",
+            user_id,
+            name,
+            email.as_str()
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                email_taken()
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(row.summary())
+    }
+
+    /// Changes the password after checking the current one. Every other session of the
+    /// user stops working; returns the new epoch for the session that made the change.
+    pub async fn change_password(
+        &self,
+        user_id: i64,
+        current: &str,
+        new: &str,
+    ) -> Result<i32, AuthError> {
+        let user = self.user(user_id).await?.ok_or(AuthError::NotFound)?;
+        if current.is_empty() {
+            return Err(FieldError::new("current_password", "Enter your current password.").into());
+        }
+        self.check_current_password(user_id, current).await?;
+        password::check_new_password(new, &user.user.email)?;
+        let hash = password::hash(new.to_owned()).await?;
+        let epoch = sqlx::query_scalar!(
+            "UPDATE users SET password_hash = $2, auth_epoch = auth_epoch + 1, updated_at = now()
+             WHERE id = $1 RETURNING auth_epoch",
+            user_id,
+            hash.as_str()
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        self.send_in_background(templates::password_changed(
+            &self.shop_name,
+            &user.user.email,
+            &format!("{}/forgot-password", self.public_url),
+        ));
+        Ok(epoch)
+    }
+
+    /// Sends a one-time reset link if the address has an account. The answer, and the
+    /// time it takes, are the same either way: the e-mail goes out in the background.
+    pub async fn request_password_reset(
+        &self,
+        client_ip: &str,
+        email: &str,
+    ) -> Result<(), AuthError> {
+        let email = Email::parse(email)?;
+        self.throttle
+            .hit(
+                &format!("reset:ip:{client_ip}"),
+                self.limit(self.settings.register_per_ip),
+            )
+            .await?;
+        self.throttle
+            .hit(
+                &format!("reset:account:{}", email.as_str()),
+                self.limit(self.settings.reset_per_account),
+            )
+            .await?;
+        let Some(user_id) =
+            sqlx::query_scalar!("SELECT id FROM users WHERE email = $1", email.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+        else {
+            tracing::info!("password reset asked for an address without an account");
+            return Ok(());
+        };
+        let token = random_token()?;
+        let ttl = self.settings.reset_link_ttl;
+        let expires_at = chrono::Utc::now()
+            + chrono::Duration::from_std(ttl).map_err(|e| AuthError::Internal(e.to_string()))?;
+        sqlx::query!(
+            "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+            token_hash(&token),
+            user_id,
+            expires_at
+        )
+        .execute(&self.pool)
+        .await?;
+        let link = format!("{}/reset-password?token={token}", self.public_url);
+        self.send_in_background(templates::password_reset(
+            &self.shop_name,
+            email.as_str(),
+            &link,
+            ttl.as_secs() / 60,
+        ));
+        Ok(())
+    }
+
+    fn send_in_background(&self, email: crate::notifications::OutgoingEmail) {
+        let mailer = self.mailer.clone();
+        tokio::spawn(async move {
+            if let Err(e) = mailer.send(&email).await {
+                tracing::error!(error = %e, subject = %email.subject, "e-mail could not be sent");
+            }
+        });
+    }
+
+    /// Whether a reset link can still be used, and for which address.
+    pub async fn check_reset_link(&self, token: &str) -> Result<String, AuthError> {
+        let row = sqlx::query!(
+            "SELECT u.email, r.expires_at, r.used_at FROM password_resets r
+             JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1",
+            token_hash(token.trim())
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Err(AuthError::ResetLink(ResetLinkProblem::Unknown)),
+            Some(r) if r.used_at.is_some() => Err(AuthError::ResetLink(ResetLinkProblem::Used)),
+            Some(r) if r.expires_at <= chrono::Utc::now() => {
+                Err(AuthError::ResetLink(ResetLinkProblem::Expired))
+            }
+            Some(r) => Ok(r.email),
+        }
+    }
+
+    /// Sets a new password with a reset link, once. Every session of the user ends and
+    /// every other outstanding link of theirs stops working.
+    pub async fn reset_password(
+        &self,
+        client_ip: &str,
+        token: &str,
+        new_password: &str,
+    ) -> Result<UserSummary, AuthError> {
+        self.throttle
+            .hit(
+                &format!("reset-use:ip:{client_ip}"),
+                self.limit(self.settings.sign_in_per_ip),
+            )
+            .await?;
+        let email = self.check_reset_link(token).await?;
+        password::check_new_password(new_password, &email)?;
+        let hash = password::hash(new_password.to_owned()).await?;
+        let mut tx = self.pool.begin().await?;
+        // The row lock makes a link usable once even when two requests race.
+        let claimed = sqlx::query_scalar!(
+            "UPDATE password_resets SET used_at = now()
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+             RETURNING user_id",
+            token_hash(token.trim())
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user_id) = claimed else {
+            return Err(AuthError::ResetLink(ResetLinkProblem::Used));
+        };
+        let row = sqlx::query_as!(
+            UserRow,
+            "UPDATE users SET password_hash = $2, auth_epoch = auth_epoch + 1, updated_at = now()
+             WHERE id = $1 RETURNING id, email, name, role, auth_epoch",
+            user_id,
+            hash.as_str()
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
+            user_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.summary())
+    }
+
+    /// Makes `email` an admin: promotes an existing account, or creates one with
+    /// `password`. Returns true when the account was created.
+    pub async fn create_or_promote_admin(
+        &self,
+        email: &str,
+        password: Option<&str>,
+    ) -> Result<bool, AuthError> {
+        let email = Email::parse(email)?;
+        let promoted = sqlx::query_scalar!(
+            "UPDATE users SET role = 'admin', updated_at = now() WHERE email = $1 RETURNING id",
+            email.as_str()
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        if promoted.is_some() {
+            return Ok(false);
+        }
+        let password = password.ok_or_else(|| {
+            AuthError::Field(FieldError::new(
+                "password",
+                "No account has this e-mail yet: give a password to create it.",
+            ))
+        })?;
+        password::check_new_password(password, email.as_str())?;
+        self.insert_user(&email, password, "", Role::Admin).await?;
+        Ok(true)
+    }
+
+    /// Figures for the admin dashboard.
+    pub async fn admin_overview(&self) -> Result<AdminOverview, AuthError> {
+        let r = sqlx::query!(
+            r#"SELECT
+                (SELECT count(*) FROM users) AS "users!",
+                (SELECT count(*) FROM users WHERE role = 'admin') AS "admins!",
+                (SELECT count(*) FROM users WHERE created_at > now() - interval '7 days') AS "new_users!",
+                (SELECT count(*) FROM products WHERE published) AS "published_products!",
+                (SELECT count(*) FROM variants WHERE stock_on_hand = 0) AS "sold_out_variants!""#
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(AdminOverview {
+            users: r.users,
+            admins: r.admins,
+            new_users_7d: r.new_users,
+            published_products: r.published_products,
+            sold_out_variants: r.sold_out_variants,
+        })
+    }
+}

@@ -1,0 +1,198 @@
+//! Notifications: e-mail to shoppers.
+//!
+//! One [`Mailer`] with two transports: by default every message is written as an `.eml`
+//! file into a local outbox folder (open it with any mail program, or read it in tests);
+//! with `SMTP_URL` set, messages go out over SMTP with lettre.
+
+pub mod templates;
+
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A message ready to send: both an HTML and a plain-text part.
+#[derive(Debug, Clone)]
+pub struct OutgoingEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid address {0:?}")]
+    Address(String),
+    #[error("could not build the message: {0}")]
+    Build(String),
+    #[error("could not write to the outbox {path}: {cause}")]
+    Outbox { path: String, cause: std::io::Error },
+    #[error("SMTP: {0}")]
+    Smtp(String),
+}
+
+enum Transport {
+    Outbox(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// Sends e-mail; cheap to clone.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: Arc<Transport>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+fn parse_from(from: &str) -> Result<Mailbox, MailError> {
+    from.parse()
+        .map_err(|_| MailError::Address(from.to_owned()))
+}
+
+impl Mailer {
+    /// Writes every message into `dir` (created if missing).
+    pub fn outbox(dir: impl Into<PathBuf>, from: &str) -> Result<Self, MailError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|cause| MailError::Outbox {
+            path: dir.display().to_string(),
+            cause,
+        })?;
+        let dir = dir.canonicalize().unwrap_or(dir);
+        Ok(Self {
+            transport: Arc::new(Transport::Outbox(dir)),
+            from: parse_from(from)?,
+        })
+    }
+
+    /// Sends over SMTP, e.g. `smtps://user:pass@smtp.example.com` or
+    /// `smtp://localhost:25` (see lettre's URL format).
+    pub fn smtp(url: &str, from: &str) -> Result<Self, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailError::Smtp(e.to_string()))?
+            .timeout(Some(SMTP_TIMEOUT))
+            .build();
+        Ok(Self {
+            transport: Arc::new(Transport::Smtp(transport)),
+            from: parse_from(from)?,
+        })
+    }
+
+    /// Where mail goes, for the start-up message (never includes a password).
+    pub fn describe(&self) -> String {
+        match self.transport.as_ref() {
+            Transport::Outbox(dir) => format!("e-mail is written to {}", dir.display()),
+            Transport::Smtp(_) => "e-mail is sent over SMTP (SMTP_URL)".to_owned(),
+        }
+    }
+
+    /// The outbox folder, when mail is written to files.
+    pub fn outbox_dir(&self) -> Option<&Path> {
+        match self.transport.as_ref() {
+            Transport::Outbox(dir) => Some(dir),
+            Transport::Smtp(_) => None,
+        }
+    }
+
+    fn build(&self, email: &OutgoingEmail) -> Result<Message, MailError> {
+        let to: Mailbox = email
+            .to
+            .parse()
+            .map_err(|_| MailError::Address(email.to.clone()))?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject.clone())
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(email.text.clone()),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(email.html.clone()),
+                    ),
+            )
+            .map_err(|e| MailError::Build(e.to_string()))
+    }
+
+    /// Sends one message. The outbox write is atomic: a reader never sees half a file.
+    pub async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        let message = self.build(email)?;
+        match self.transport.as_ref() {
+            Transport::Outbox(dir) => {
+                let mut suffix = [0u8; 6];
+                getrandom::fill(&mut suffix).map_err(|e| MailError::Build(e.to_string()))?;
+                let hex: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+                let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+                let name = format!("{stamp}-{hex}.eml");
+                let tmp = dir.join(format!(".{name}.tmp"));
+                let path = dir.join(&name);
+                let io = |cause| MailError::Outbox {
+                    path: path.display().to_string(),
+                    cause,
+                };
+                tokio::fs::write(&tmp, message.formatted())
+                    .await
+                    .map_err(io)?;
+                tokio::fs::rename(&tmp, &path).await.map_err(io)?;
+                tracing::info!(file = %path.display(), subject = %email.subject, "e-mail written to the outbox");
+                Ok(())
+            }
+            Transport::Smtp(smtp) => {
+                smtp.send(message)
+                    .await
+                    .map_err(|e| MailError::Smtp(e.to_string()))?;
+                tracing::info!(subject = %email.subject, "e-mail sent over SMTP");
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn outbox_holds_one_complete_message_per_send() {
+        let dir = std::env::temp_dir().join(format!("emporium-outbox-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mailer = Mailer::outbox(&dir, "Emporium <shop@example.com>").expect("outbox");
+        let email = OutgoingEmail {
+            to: "ann@example.com".into(),
+            subject: "Hello".into(),
+            text: "Plain body".into(),
+            html: "<p>HTML body</p>".into(),
+        };
+        mailer.send(&email).await.expect("send");
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert!(files[0].extension().is_some_and(|e| e == "eml"));
+        let raw = std::fs::read_to_string(&files[0]).expect("read");
+        assert!(raw.contains("To: ann@example.com"));
+        assert!(raw.contains("Subject: Hello"));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("Plain body") && raw.contains("<p>HTML body</p>"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bad_addresses_are_errors_not_panics() {
+        assert!(Mailer::outbox(std::env::temp_dir(), "not an address").is_err());
+    }
+}
