@@ -77,6 +77,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/addresses") view=pages::account::AddressesPage ssr=SsrMode::Async />
                 <Route path=path!("/account/addresses/:id") view=pages::account::AddressEditPage ssr=SsrMode::Async />
                 <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async />
+                // Unknown pages under the gated areas are gated too: sign-in first (and
+                // admin for /admin), then a 404.
+                <Route path=path!("/account/*rest") view=pages::account::AccountNotFound ssr=SsrMode::Async />
+                <Route path=path!("/admin/*rest") view=pages::admin::AdminNotFound ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

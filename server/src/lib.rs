@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// State shared by every handler.
 #[derive(Clone)]
@@ -269,7 +269,14 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
         ))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                // The path only: query strings can carry secrets (reset tokens).
+                .make_span_with(|request: &Request<axum::body::Body>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG)),
         )
         .with_state(state)

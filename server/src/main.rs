@@ -99,9 +99,7 @@ async fn create_admin(config: Config, email: &str, password_stdin: bool) -> anyh
     } else if let Ok(p) = std::env::var("ADMIN_PASSWORD") {
         (p, false)
     } else {
-        let mut bytes = [0u8; 12];
-        getrandom_fill(&mut bytes)?;
-        (bytes.iter().map(|b| format!("{b:02x}")).collect(), true)
+        (services::random::hex(12)?, true)
     };
     match auth.create_or_promote_admin(email, Some(&password)).await {
         Ok(true) if generated => println!(
@@ -112,10 +110,6 @@ async fn create_admin(config: Config, email: &str, password_stdin: bool) -> anyh
         Err(e) => anyhow::bail!("{e}"),
     }
     Ok(())
-}
-
-fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
-    services::auth::random_bytes(buf).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod notifications;
+pub mod random;
 
 use std::sync::Arc;
 

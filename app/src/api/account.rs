@@ -4,11 +4,14 @@
 //! Forms post here directly (they work before hydration: the server answers with a
 //! redirect) or through `ActionForm` after it.
 
+// A server function takes one argument per form field; the address form has ten.
+#![allow(clippy::too_many_arguments)]
+
 #[cfg(feature = "ssr")]
 use super::{services, with_status};
 use crate::error::AppError;
 use domain::account::AdminOverview;
-use domain::{Address, AddressInput, UserSummary};
+use domain::{Address, UserSummary};
 use leptos::prelude::*;
 
 /// A local path to go to after signing in; anything else (another site, `//host`,
@@ -113,8 +116,16 @@ pub async fn register(
                 .auth
                 .register(&ip, &email, &password, name.as_deref().unwrap_or_default())
                 .await?;
-            services::auth::session::establish(&server::session().await?, &user).await?;
             tracing::info!(user_id = user.user.id, "account registered");
+            // The account exists now whatever happens next: say so if the sign-in fails.
+            services::auth::session::establish(&server::session().await?, &user)
+                .await
+                .map_err(|_| {
+                    AppError::Unavailable(
+                        "Your account was created, but we could not sign you in just now. Please sign in in a moment."
+                            .into(),
+                    )
+                })?;
             leptos_axum::redirect(&safe_next(next.as_deref()));
             Ok(())
         }
@@ -188,8 +199,12 @@ pub async fn reset_password(token: String, password: String) -> Result<(), AppEr
             let ip = server::client_ip().await;
             let user = s.auth.reset_password(&ip, &token, &password).await?;
             tracing::info!(user_id = user.id, "password reset with a link");
-            // A reset also signs this browser out of whatever account it had.
-            services::auth::session::end(&server::session().await?).await?;
+            // A reset also signs this browser out of whatever account it had. The password
+            // is already changed (and every session of the account ended by the new epoch),
+            // so a failure here is only logged.
+            if let Err(e) = services::auth::session::end(&server::session().await?).await {
+                tracing::warn!(error = %e, "could not end the session after a reset");
+            }
             leptos_axum::redirect("/sign-in?reset=1");
             Ok(())
         }
@@ -246,7 +261,14 @@ pub async fn change_password(
                     }
                     other => other,
                 })?;
-            services::auth::session::refresh_epoch(&server::session().await?, epoch).await?;
+            services::auth::session::refresh_epoch(&server::session().await?, epoch)
+                .await
+                .map_err(|_| {
+                    AppError::Unavailable(
+                        "Your password was changed, but we could not keep you signed in. Please sign in again with the new password."
+                            .into(),
+                    )
+                })?;
             leptos_axum::redirect("/account?password=changed");
             Ok(())
         }
@@ -293,7 +315,6 @@ fn address_not_found(e: services::auth::AuthError) -> AppError {
 
 /// Adds (without `id`) or updates an address.
 #[server(prefix = "/api", endpoint = "save_address")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_address(
     id: Option<i64>,
     full_name: String,
@@ -310,7 +331,7 @@ pub async fn save_address(
         async move {
             let user = server::require_user().await?;
             let s = services()?;
-            let input = AddressInput {
+            let input = domain::AddressInput {
                 full_name,
                 line1,
                 line2: line2.unwrap_or_default(),

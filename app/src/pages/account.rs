@@ -39,6 +39,27 @@ pub fn protected_error(error: AppError) -> AnyView {
     }
 }
 
+/// A page under `/account/` that does not exist: signed out goes to sign-in first.
+#[component]
+pub fn AccountNotFound() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
+    let account = Resource::new(|| (), |_| get_account());
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let (layout, account) = (await_layout(layout).await, account.await);
+                let body = match account {
+                    Err(e) => protected_error(e),
+                    Ok(_) => view! {
+                        <ErrorView error=AppError::NotFound("There is no such page in your account.".into()) />
+                    }.into_any(),
+                };
+                view! { <Frame layout>{body}</Frame> }
+            })}
+        </Suspense>
+    }
+}
+
 /// The side menu of the account pages.
 #[component]
 fn AccountNav(current: &'static str) -> impl IntoView {
@@ -85,8 +106,9 @@ fn AccountShell(title: &'static str, current: &'static str, children: Children) 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let layout = expect_context::<LayoutResource>();
-    let account = Resource::new(|| (), |_| get_account());
     let profile = ServerAction::<UpdateProfile>::new();
+    // Read again after a save, so the form shows what was stored.
+    let account = Resource::new(move || profile.version().get(), |_| get_account());
     let password = ServerAction::<ChangePassword>::new();
     refresh_layout_on_success(profile.value());
     let profile_error = action_error(profile.value());

@@ -2,11 +2,34 @@
 //! are sent to sign in). The catalog, stock and order screens come with later issues.
 
 use crate::api::account::get_admin_overview;
+use crate::components::error_view::ErrorView;
 use crate::components::layout::{await_layout, loading, Frame};
+use crate::error::AppError;
 use crate::pages::account::protected_error;
 use crate::LayoutResource;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
+
+/// A page under `/admin/` that does not exist: only an admin learns that.
+#[component]
+pub fn AdminNotFound() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
+    let gate = Resource::new(|| (), |_| get_admin_overview());
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let (layout, gate) = (await_layout(layout).await, gate.await);
+                let body = match gate {
+                    Err(e) => protected_error(e),
+                    Ok(_) => view! {
+                        <ErrorView error=AppError::NotFound("There is no such admin page yet.".into()) />
+                    }.into_any(),
+                };
+                view! { <Frame layout>{body}</Frame> }
+            })}
+        </Suspense>
+    }
+}
 
 #[component]
 pub fn AdminPage() -> impl IntoView {

@@ -225,6 +225,8 @@ async fn signed_out_account_pages_redirect_to_sign_in_and_back() {
         "/account",
         "/account/addresses",
         "/account/addresses/new",
+        "/account/no-such-page",
+        "/admin/orders",
         "/admin",
     ] {
         let page = app.visit(&browser, path).await;
@@ -302,6 +304,11 @@ async fn admin_pages_need_the_admin_role() {
     let page = app.visit(&customer, "/admin").await;
     assert_eq!(page.status, 403);
     assert!(page.texts("error-message")[0].contains("administrators only"));
+    assert_eq!(app.visit(&customer, "/admin/orders").await.status, 403);
+    assert_eq!(
+        app.visit(&customer, "/account/no-such-page").await.status,
+        404
+    );
     assert_eq!(
         app.call(&customer, "/api/admin_overview", &[]).await.status,
         403
@@ -790,21 +797,23 @@ async fn address_book() {
 async fn personal_pages_are_never_shared() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
-    // An anonymous visit fills the page cache.
-    app.visit(&app.browser(), "/").await;
+    app.register(&browser, "rae@example.com", PASSWORD).await;
+    // The first render of the home page is a signed-in one: it must not be kept.
+    let home = app.visit(&browser, "/").await;
+    assert_eq!(home.texts("account-link"), ["Hi, Test"]);
+    let anonymous = app.visit(&app.browser(), "/").await;
+    assert_eq!(anonymous.header("x-page-cache"), Some("miss"));
+    assert!(anonymous.texts("account-link").is_empty());
     assert_eq!(
         app.visit(&app.browser(), "/").await.header("x-page-cache"),
         Some("hit")
     );
-    app.register(&browser, "rae@example.com", PASSWORD).await;
-    let home = app.visit(&browser, "/").await;
-    assert_ne!(home.header("x-page-cache"), Some("hit"));
-    assert_eq!(home.texts("account-link"), ["Hi, Test"]);
+    // A signed-in visitor never gets the anonymous copy.
+    let again = app.visit(&browser, "/").await;
+    assert_ne!(again.header("x-page-cache"), Some("hit"));
+    assert_eq!(again.texts("account-link"), ["Hi, Test"]);
     let account = app.visit(&browser, "/account").await;
     assert_eq!(account.header("cache-control"), Some("private, no-store"));
-    // And the anonymous cached page still shows no one.
-    let anonymous = app.visit(&app.browser(), "/").await;
-    assert!(anonymous.texts("account-link").is_empty());
 }
 
 #[tokio::test]
@@ -855,8 +864,26 @@ async fn redis_down_sign_in_says_so_and_the_catalog_still_works() {
         "{}",
         page.body
     );
-    // The sign-in page itself still renders, and shows the message after a no-JS post.
-    assert_eq!(app.visit(&app.browser(), "/sign-in").await.status, 200);
+    // A no-JS post comes back to the sign-in page, which shows the message.
+    let resp = app
+        .browser()
+        .post(format!("{}/api/sign_in", app.base))
+        .header("accept", "text/html")
+        .header("referer", format!("{}/sign-in", app.base))
+        .form(&[("email", "sam@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status().as_u16(), 302);
+    let back = resp.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let shown = app
+        .visit(&app.browser(), back.trim_start_matches(&app.base))
+        .await;
+    assert_eq!(shown.status, 200);
+    assert!(shown.texts("form-error")[0].contains("temporarily unavailable"));
 
     // Browsing works, with or without the (now unreadable) session cookie.
     for client in [&browser, &app.browser()] {
@@ -906,4 +933,78 @@ async fn sessions_expire_when_idle_and_after_the_absolute_limit() {
     assert_eq!(app.visit(&browser, "/account").await.status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(app.visit(&browser, "/account").await.status, 302);
+}
+
+#[tokio::test]
+async fn racing_requests_leave_consistent_data() {
+    let app = TestApp::spawn().await;
+    app.register(&app.browser(), "vic@example.com", PASSWORD)
+        .await;
+
+    // Two submits of one reset link at once: exactly one wins, the other is told.
+    app.call(
+        &app.browser(),
+        "/api/forgot_password",
+        &[("email", "vic@example.com")],
+    )
+    .await;
+    let link = reset_link(&app.outbox_messages(1).await[0]);
+    let token = link.split("token=").nth(1).expect("token").to_owned();
+    let (first, second) = (app.browser(), app.browser());
+    let first_form = [("token", token.as_str()), ("password", "first-choice-11")];
+    let second_form = [("token", token.as_str()), ("password", "second-choice-22")];
+    let (a, b) = tokio::join!(
+        app.call(&first, "/api/reset_password", &first_form),
+        app.call(&second, "/api/reset_password", &second_form),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400], "{} / {}", a.body, b.body);
+    let winner = if a.status == 200 {
+        "first-choice-11"
+    } else {
+        "second-choice-22"
+    };
+
+    // Four addresses, then "make default" on all of them at once: no errors, one default.
+    let browser = app.browser();
+    let page = app
+        .call(
+            &browser,
+            "/api/sign_in",
+            &[("email", "vic@example.com"), ("password", winner)],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for name in ["One", "Two", "Three", "Four"] {
+        let form = [
+            ("full_name", name),
+            ("line1", "1 Road"),
+            ("city", "Town"),
+            ("postal_code", "12345"),
+            ("country", "US"),
+        ];
+        assert_eq!(
+            app.call(&browser, "/api/save_address", &form).await.status,
+            200
+        );
+    }
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&app.call(&browser, "/api/addresses", &[]).await.body).expect("json");
+    let clicks: Vec<_> = list
+        .iter()
+        .map(|a| {
+            let request = browser
+                .post(format!("{}/api/default_address", app.base))
+                .form(&[("id", a["id"].as_i64().expect("id").to_string())]);
+            tokio::spawn(async move { request.send().await.expect("post").status().as_u16() })
+        })
+        .collect();
+    for click in clicks {
+        assert_eq!(click.await.expect("task"), 200);
+    }
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&app.call(&browser, "/api/addresses", &[]).await.body).expect("json");
+    assert_eq!(list.len(), 4);
+    assert_eq!(list.iter().filter(|a| a["is_default"] == true).count(), 1);
 }

@@ -399,8 +399,9 @@ pub fn decode_qp(raw: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'=' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                out.push(b);
+            let hex = |b: u8| char::from(b).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
                 i += 3;
                 continue;
             }

@@ -151,30 +151,24 @@ pub struct AuthenticatedUser {
     pub auth_epoch: i32,
 }
 
-/// Fills `buf` from the operating system's secure random source.
-pub fn random_bytes(buf: &mut [u8]) -> Result<(), AuthError> {
-    getrandom::fill(buf).map_err(|e| AuthError::Internal(e.to_string()))
-}
-
 fn random_token() -> Result<String, AuthError> {
-    let mut bytes = [0u8; 32];
-    random_bytes(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::random::hex(32).map_err(|e| AuthError::Internal(e.to_string()))
 }
 
 fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-fn email_taken() -> AuthError {
-    AuthError::Field(FieldError::new(
-        "email",
-        "An account with this e-mail address already exists. Sign in, or reset your password if you forgot it.",
-    ))
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+/// A write that hit the unique e-mail index means the address is taken.
+fn email_taken_or(e: sqlx::Error) -> AuthError {
+    if matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505")) {
+        AuthError::Field(FieldError::new(
+            "email",
+            "An account with this e-mail address already exists. Sign in, or reset your password if you forgot it.",
+        ))
+    } else {
+        e.into()
+    }
 }
 
 impl AuthService {
@@ -252,13 +246,7 @@ impl AuthService {
         )
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                email_taken()
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(email_taken_or)?;
         Ok(AuthenticatedUser {
             user: row.summary(),
             auth_epoch: row.auth_epoch,
@@ -303,14 +291,16 @@ impl AuthService {
         match row {
             Some(r) if found && matches => {
                 self.throttle.clear(&account_key).await;
-                Ok(AuthenticatedUser {
-                    user: UserSummary {
-                        id: r.id,
-                        email: r.email,
-                        name: r.name,
-                        role: Role::parse(&r.role).unwrap_or(Role::Customer),
-                    },
+                let row = UserRow {
+                    id: r.id,
+                    email: r.email,
+                    name: r.name,
+                    role: r.role,
                     auth_epoch: r.auth_epoch,
+                };
+                Ok(AuthenticatedUser {
+                    user: row.summary(),
+                    auth_epoch: row.auth_epoch,
                 })
             }
             _ => Err(AuthError::InvalidCredentials),
@@ -332,7 +322,15 @@ impl AuthService {
         }))
     }
 
+    /// Checks the signed-in user's own password; throttled like sign-in, so a borrowed
+    /// session cannot be used to guess it.
     async fn check_current_password(&self, user_id: i64, current: &str) -> Result<(), AuthError> {
+        self.throttle
+            .hit(
+                &format!("pwcheck:user:{user_id}"),
+                self.limit(self.settings.sign_in_per_account),
+            )
+            .await?;
         let hash = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", user_id)
             .fetch_optional(&self.pool)
             .await?
@@ -366,6 +364,7 @@ impl AuthService {
             self.check_current_password(user_id, current_password)
                 .await?;
         }
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query_as!(
             UserRow,
             "UPDATE users SET name = $2, email = $3, updated_at = now() WHERE id = $1
@@ -374,15 +373,22 @@ impl AuthService {
             name,
             email.as_str()
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                email_taken()
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(email_taken_or)?;
+        let old_email = existing.user.email;
+        if old_email != row.email {
+            // A reset link sent to the old address must not take over the account.
+            Self::spend_reset_links(&mut tx, user_id).await?;
+        }
+        tx.commit().await?;
+        if old_email != row.email {
+            self.send_in_background(templates::email_changed(
+                &self.shop_name,
+                &old_email,
+                &row.email,
+            ));
+        }
         Ok(row.summary())
     }
 
@@ -401,14 +407,17 @@ impl AuthService {
         self.check_current_password(user_id, current).await?;
         password::check_new_password(new, &user.user.email)?;
         let hash = password::hash(new.to_owned()).await?;
+        let mut tx = self.pool.begin().await?;
         let epoch = sqlx::query_scalar!(
             "UPDATE users SET password_hash = $2, auth_epoch = auth_epoch + 1, updated_at = now()
              WHERE id = $1 RETURNING auth_epoch",
             user_id,
             hash.as_str()
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        Self::spend_reset_links(&mut tx, user_id).await?;
+        tx.commit().await?;
         self.send_in_background(templates::password_changed(
             &self.shop_name,
             &user.user.email,
@@ -445,25 +454,48 @@ impl AuthService {
             tracing::info!("password reset asked for an address without an account");
             return Ok(());
         };
+        // The link is stored and sent in the background, so a known address answers as
+        // fast as an unknown one.
         let token = random_token()?;
         let ttl = self.settings.reset_link_ttl;
         let expires_at = chrono::Utc::now()
             + chrono::Duration::from_std(ttl).map_err(|e| AuthError::Internal(e.to_string()))?;
-        sqlx::query!(
-            "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-            token_hash(&token),
-            user_id,
-            expires_at
-        )
-        .execute(&self.pool)
-        .await?;
         let link = format!("{}/reset-password?token={token}", self.public_url);
-        self.send_in_background(templates::password_reset(
-            &self.shop_name,
-            email.as_str(),
-            &link,
-            ttl.as_secs() / 60,
-        ));
+        let email =
+            templates::password_reset(&self.shop_name, email.as_str(), &link, ttl.as_secs() / 60);
+        let (pool, mailer) = (self.pool.clone(), self.mailer.clone());
+        tokio::spawn(async move {
+            let stored = sqlx::query!(
+                "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+                token_hash(&token),
+                user_id,
+                expires_at
+            )
+            .execute(&pool)
+            .await;
+            match stored {
+                Err(e) => tracing::error!(error = %e, "could not store a password reset link"),
+                Ok(_) => {
+                    if let Err(e) = mailer.send(&email).await {
+                        tracing::error!(error = %e, "password reset e-mail could not be sent");
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Makes every outstanding reset link of the user unusable.
+    async fn spend_reset_links(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        user_id: i64,
+    ) -> Result<(), AuthError> {
+        sqlx::query!(
+            "UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
+            user_id
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
@@ -534,12 +566,7 @@ impl AuthService {
         )
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query!(
-            "UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
-            user_id
-        )
-        .execute(&mut *tx)
-        .await?;
+        Self::spend_reset_links(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(row.summary())
     }

@@ -73,8 +73,20 @@ pub fn check_new_password(password: &str, email: &str) -> Result<(), FieldError>
     Ok(())
 }
 
+/// At most this many hashes run at once (each holds 19 MiB): a flood of sign-ins queues
+/// here instead of exhausting memory through the blocking pool.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+async fn hashing_slot() -> Result<tokio::sync::SemaphorePermit<'static>, AuthError> {
+    HASHING
+        .acquire()
+        .await
+        .map_err(|e| AuthError::Internal(e.to_string()))
+}
+
 /// Hashes a password with a fresh random salt, off the async runtime.
 pub async fn hash(password: String) -> Result<PasswordHashString, AuthError> {
+    let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| AuthError::Internal(e.to_string()))?;
@@ -91,6 +103,7 @@ pub async fn hash(password: String) -> Result<PasswordHashString, AuthError> {
 /// True when `password` matches `hash`, off the async runtime. A malformed hash is a
 /// mismatch, logged, never a panic.
 pub async fn verify(password: String, hash: PasswordHashString) -> Result<bool, AuthError> {
+    let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || match PasswordHash::new(hash.as_str()) {
         Ok(parsed) => argon2()
             .verify_password(password.as_bytes(), &parsed)
@@ -110,9 +123,7 @@ pub(crate) async fn dummy_hash() -> &'static str {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DUMMY
         .get_or_init(|| async {
-            let mut random = [0u8; 24];
-            let _ = getrandom::fill(&mut random);
-            let password: String = random.iter().map(|b| format!("{b:02x}")).collect();
+            let password = crate::random::hex(24).unwrap_or_else(|_| "x".repeat(48));
             hash(password)
                 .await
                 .map(|h| h.0)

@@ -63,7 +63,17 @@ pub async fn current_user(
     session: &Session,
     auth: &AuthService,
 ) -> Result<Option<UserSummary>, AuthError> {
-    let Some(mut state) = session.get::<SessionAuth>(KEY).await.map_err(unavailable)? else {
+    let state = match session.get::<SessionAuth>(KEY).await {
+        Ok(state) => state,
+        // Written by an older version: not a sign-in this version can trust.
+        Err(tower_sessions::session::Error::SerdeJson(e)) => {
+            tracing::warn!(error = %e, "discarding an unreadable sign-in");
+            end(session).await?;
+            return Ok(None);
+        }
+        Err(e) => return Err(unavailable(e)),
+    };
+    let Some(mut state) = state else {
         return Ok(None);
     };
     let t = now();

@@ -33,14 +33,17 @@ impl Throttle {
         let key = format!("{}{key}", self.prefix);
         let window = limit.window.as_secs().max(1);
         let mut redis = self.redis.clone();
+        // The window starts with the first attempt (SET … NX), then attempts count up.
         let mut pipe = redis::pipe();
         pipe.atomic()
-            .incr(&key, 1)
-            .cmd("EXPIRE")
+            .cmd("SET")
             .arg(&key)
+            .arg(0)
+            .arg("EX")
             .arg(window)
             .arg("NX")
             .ignore()
+            .incr(&key, 1)
             .ttl(&key);
         let query = pipe.query_async::<(u64, i64)>(&mut redis);
         let (count, ttl) = match tokio::time::timeout(super::REDIS_TIMEOUT, query).await {
@@ -65,12 +68,13 @@ impl Throttle {
     pub async fn clear(&self, key: &str) {
         let mut redis = self.redis.clone();
         let key = format!("{}{key}", self.prefix);
-        if let Err(e) = redis::cmd("DEL")
-            .arg(&key)
-            .query_async::<()>(&mut redis)
-            .await
-        {
-            tracing::warn!(error = %e, "could not clear a throttle counter");
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(&key);
+        let del = cmd.query_async::<()>(&mut redis);
+        match tokio::time::timeout(super::REDIS_TIMEOUT, del).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not clear a throttle counter"),
+            Err(_) => tracing::warn!("clearing a throttle counter timed out"),
         }
     }
 }

@@ -132,9 +132,7 @@ impl Mailer {
         let message = self.build(email)?;
         match self.transport.as_ref() {
             Transport::Outbox(dir) => {
-                let mut suffix = [0u8; 6];
-                getrandom::fill(&mut suffix).map_err(|e| MailError::Build(e.to_string()))?;
-                let hex: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+                let hex = crate::random::hex(6).map_err(|e| MailError::Build(e.to_string()))?;
                 let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
                 let name = format!("{stamp}-{hex}.eml");
                 let tmp = dir.join(format!(".{name}.tmp"));

@@ -92,6 +92,22 @@ pub fn password_changed(shop: &str, to: &str, support_url: &str) -> OutgoingEmai
     }
 }
 
+/// Tells the old address that the account's e-mail changed, in case it was not them.
+pub fn email_changed(shop: &str, old: &str, new: &str) -> OutgoingEmail {
+    let subject = format!("Your {shop} e-mail address was changed");
+    let body = format!(
+        "The e-mail address of your {shop} account was changed from {old} to {new}. Password reset links sent to this address no longer work. If this was not you, contact us right away."
+    );
+    let text = format!("{subject}\n\n{body}\n\n— {shop}\n");
+    let html = html_page(shop, "Your e-mail address was changed", &[body], None);
+    OutgoingEmail {
+        to: old.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
