@@ -61,6 +61,14 @@ test("account: register -> sign out -> sign in -> add an address -> reset the pa
   await expect(page.getByTestId("account-link")).toHaveText("Hi, Pat");
   await expect(page.getByLabel("E-mail")).toHaveValue(email);
 
+  // Edit the profile: the form and the header show the saved name without a reload.
+  await hydrated(page);
+  await page.getByLabel("Name").fill("Patricia Quinn");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await expect(page.getByTestId("notice")).toHaveText("Your profile was saved.");
+  await expect(page.getByTestId("account-link")).toHaveText("Hi, Patricia");
+  await expect(page.getByLabel("Name")).toHaveValue("Patricia Quinn");
+
   // Sign out: back to the shop, signed out.
   await page.getByTestId("sign-out").click();
   await expect(page).toHaveURL(/\/$/);
@@ -77,7 +85,7 @@ test("account: register -> sign out -> sign in -> add an address -> reset the pa
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/account\/addresses$/);
-  await expect(page.getByTestId("account-link")).toHaveText("Hi, Pat");
+  await expect(page.getByTestId("account-link")).toHaveText("Hi, Patricia");
 
   // Add an address: the first one is the default.
   await page.getByRole("link", { name: "Add an address" }).click();
@@ -122,7 +130,7 @@ test("account: register -> sign out -> sign in -> add an address -> reset the pa
   await page.getByLabel("Password").fill(newPassword);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/account$/);
-  await expect(page.getByTestId("account-link")).toHaveText("Hi, Pat");
+  await expect(page.getByTestId("account-link")).toHaveText("Hi, Patricia");
   expect(errors).toEqual([]);
 });
 

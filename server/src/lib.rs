@@ -90,6 +90,29 @@ pub async fn connect_redis(config: &Config) -> Result<redis::aio::ConnectionMana
     Ok(manager)
 }
 
+/// The accounts service as configured: its mailer (file outbox, or SMTP with
+/// `SMTP_URL`), throttling limits and session lifetimes.
+pub fn auth_service(
+    config: &Config,
+    pool: PgPool,
+    redis: redis::aio::ConnectionManager,
+) -> anyhow::Result<AuthService> {
+    let mailer = match &config.smtp_url {
+        Some(url) => Mailer::smtp(url, &config.mail_from),
+        None => Mailer::outbox(&config.mail_outbox, &config.mail_from),
+    }
+    .context("setting up e-mail (MAIL_OUTBOX / SMTP_URL / MAIL_FROM)")?;
+    Ok(AuthService::new(
+        pool,
+        redis,
+        &config.redis_prefix,
+        mailer,
+        config.auth.clone(),
+        &config.shop_name,
+        &config.public_url,
+    ))
+}
+
 /// Leptos settings from the variables cargo-leptos sets, with defaults for a binary that
 /// is started directly from the workspace root.
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -299,21 +322,8 @@ impl Application {
             .run(&pool)
             .await
             .context("running database migrations")?;
-        let mailer = match &config.smtp_url {
-            Some(url) => Mailer::smtp(url, &config.mail_from),
-            None => Mailer::outbox(&config.mail_outbox, &config.mail_from),
-        }
-        .context("setting up e-mail (MAIL_OUTBOX / SMTP_URL / MAIL_FROM)")?;
-        tracing::info!("{}", mailer.describe());
-        let auth = AuthService::new(
-            pool.clone(),
-            redis.clone(),
-            &config.redis_prefix,
-            mailer,
-            config.auth.clone(),
-            &config.shop_name,
-            &config.public_url,
-        );
+        let auth = auth_service(&config, pool.clone(), redis.clone())?;
+        tracing::info!("{}", auth.mailer().describe());
         let services = Services {
             catalog: CatalogService::new(pool, config.currency),
             auth,

@@ -5,8 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use server::config::Config;
 use server::{connect_postgres, connect_redis, telemetry, Application};
 use services::catalog::seed;
-use services::notifications::Mailer;
-use services::{AuthService, CatalogService};
+use services::CatalogService;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -82,16 +81,7 @@ async fn create_admin(config: Config, email: &str, password_stdin: bool) -> anyh
     let pool = connect_postgres(&config).await?;
     services::MIGRATOR.run(&pool).await?;
     let redis = connect_redis(&config).await?;
-    let mailer = Mailer::outbox(&config.mail_outbox, &config.mail_from)?;
-    let auth = AuthService::new(
-        pool,
-        redis,
-        &config.redis_prefix,
-        mailer,
-        config.auth.clone(),
-        &config.shop_name,
-        &config.public_url,
-    );
+    let auth = server::auth_service(&config, pool, redis)?;
     let (password, generated) = if password_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;

@@ -313,6 +313,21 @@ fn address_not_found(e: services::auth::AuthError) -> AppError {
     }
 }
 
+/// Runs one change to the signed-in user's address book, then goes back to the list.
+#[cfg(feature = "ssr")]
+async fn change_address_book<F, Fut>(change: F) -> Result<(), AppError>
+where
+    F: FnOnce(services::AuthService, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<(), services::auth::AuthError>>,
+{
+    let user = server::require_user().await?;
+    change(services()?.auth, user.id)
+        .await
+        .map_err(address_not_found)?;
+    leptos_axum::redirect("/account/addresses");
+    Ok(())
+}
+
 /// Adds (without `id`) or updates an address.
 #[server(prefix = "/api", endpoint = "save_address")]
 pub async fn save_address(
@@ -327,33 +342,25 @@ pub async fn save_address(
     phone: Option<String>,
     make_default: Option<String>,
 ) -> Result<(), AppError> {
+    let input = domain::AddressInput {
+        full_name,
+        line1,
+        line2: line2.unwrap_or_default(),
+        city,
+        region: region.unwrap_or_default(),
+        postal_code,
+        country,
+        phone: phone.unwrap_or_default(),
+    };
+    let make_default = make_default.is_some_and(|v| v != "false");
     with_status(
-        async move {
-            let user = server::require_user().await?;
-            let s = services()?;
-            let input = domain::AddressInput {
-                full_name,
-                line1,
-                line2: line2.unwrap_or_default(),
-                city,
-                region: region.unwrap_or_default(),
-                postal_code,
-                country,
-                phone: phone.unwrap_or_default(),
-            };
-            let make_default = make_default.is_some_and(|v| v != "false");
+        change_address_book(|auth, user| async move {
             match id {
-                Some(id) => {
-                    s.auth
-                        .update_address(user.id, id, &input, make_default)
-                        .await
-                }
-                None => s.auth.add_address(user.id, &input, make_default).await,
+                Some(id) => auth.update_address(user, id, &input, make_default).await,
+                None => auth.add_address(user, &input, make_default).await,
             }
-            .map_err(address_not_found)?;
-            leptos_axum::redirect("/account/addresses");
-            Ok(())
-        }
+            .map(|_| ())
+        })
         .await,
     )
 }
@@ -361,34 +368,15 @@ pub async fn save_address(
 #[server(prefix = "/api", endpoint = "delete_address")]
 pub async fn delete_address(id: i64) -> Result<(), AppError> {
     with_status(
-        async move {
-            let user = server::require_user().await?;
-            services()?
-                .auth
-                .delete_address(user.id, id)
-                .await
-                .map_err(address_not_found)?;
-            leptos_axum::redirect("/account/addresses");
-            Ok(())
-        }
-        .await,
+        change_address_book(|auth, user| async move { auth.delete_address(user, id).await }).await,
     )
 }
 
 #[server(prefix = "/api", endpoint = "default_address")]
 pub async fn set_default_address(id: i64) -> Result<(), AppError> {
     with_status(
-        async move {
-            let user = server::require_user().await?;
-            services()?
-                .auth
-                .set_default_address(user.id, id)
-                .await
-                .map_err(address_not_found)?;
-            leptos_axum::redirect("/account/addresses");
-            Ok(())
-        }
-        .await,
+        change_address_book(|auth, user| async move { auth.set_default_address(user, id).await })
+            .await,
     )
 }
 

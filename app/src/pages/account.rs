@@ -39,25 +39,43 @@ pub fn protected_error(error: AppError) -> AnyView {
     }
 }
 
+/// A page of a gated area: the layout and `data` are awaited in the page's one Suspense;
+/// signed out goes to sign-in and back, any other error shows an error page.
+pub fn gated_page<T>(
+    data: Resource<Result<T, AppError>>,
+    render: impl Fn(T) -> AnyView + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    let layout = expect_context::<LayoutResource>();
+    view! {
+        <Suspense fallback=loading>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    let (layout, data) = (await_layout(layout).await, data.await);
+                    let body = match data {
+                        Err(e) => protected_error(e),
+                        Ok(data) => render(data),
+                    };
+                    view! { <Frame layout>{body}</Frame> }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 /// A page under `/account/` that does not exist: signed out goes to sign-in first.
 #[component]
 pub fn AccountNotFound() -> impl IntoView {
-    let layout = expect_context::<LayoutResource>();
     let account = Resource::new(|| (), |_| get_account());
-    view! {
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                let (layout, account) = (await_layout(layout).await, account.await);
-                let body = match account {
-                    Err(e) => protected_error(e),
-                    Ok(_) => view! {
-                        <ErrorView error=AppError::NotFound("There is no such page in your account.".into()) />
-                    }.into_any(),
-                };
-                view! { <Frame layout>{body}</Frame> }
-            })}
-        </Suspense>
-    }
+    gated_page(account, move |_| {
+        view! {
+            <ErrorView error=AppError::NotFound("There is no such page in your account.".into()) />
+        }
+        .into_any()
+    })
 }
 
 /// The side menu of the account pages.
@@ -105,7 +123,6 @@ fn AccountShell(title: &'static str, current: &'static str, children: Children) 
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let layout = expect_context::<LayoutResource>();
     let profile = ServerAction::<UpdateProfile>::new();
     // Read again after a save, so the form shows what was stored.
     let account = Resource::new(move || profile.version().get(), |_| get_account());
@@ -116,13 +133,8 @@ pub fn AccountPage() -> impl IntoView {
     let query = use_query_map();
     let changed_before = query.read_untracked().get("password").is_some();
     let password_changed = move || changed_before || matches!(password.value().get(), Some(Ok(())));
-    view! {
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                let (layout, account) = (await_layout(layout).await, account.await);
-                let body = match account {
-                    Err(e) => protected_error(e),
-                    Ok(user) => view! {
+    gated_page(account, move |user| {
+        view! {
                         <AccountShell title="Your account" current="/account">
                             <section class="card space-y-4" aria-labelledby="profile-heading">
                                 <h2 id="profile-heading" class="text-lg font-semibold">"Profile"</h2>
@@ -165,17 +177,12 @@ pub fn AccountPage() -> impl IntoView {
                                 </ActionForm>
                             </section>
                         </AccountShell>
-                    }.into_any(),
-                };
-                view! { <Frame layout>{body}</Frame> }
-            })}
-        </Suspense>
-    }
+                    }.into_any()
+    })
 }
 
 #[component]
 pub fn AddressesPage() -> impl IntoView {
-    let layout = expect_context::<LayoutResource>();
     let delete = ServerAction::<DeleteAddress>::new();
     let make_default = ServerAction::<SetDefaultAddress>::new();
     let addresses = Resource::new(
@@ -184,13 +191,8 @@ pub fn AddressesPage() -> impl IntoView {
     );
     let delete_error = action_error(delete.value());
     let default_error = action_error(make_default.value());
-    view! {
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                let (layout, addresses) = (await_layout(layout).await, addresses.await);
-                let body = match addresses {
-                    Err(e) => protected_error(e),
-                    Ok(list) => view! {
+    gated_page(addresses, move |list| {
+        view! {
                         <AccountShell title="Address book" current="/account/addresses">
                             <FormAlert error=delete_error fields=&[] />
                             <FormAlert error=default_error fields=&[] />
@@ -204,12 +206,8 @@ pub fn AddressesPage() -> impl IntoView {
                                 {list.into_iter().map(|a| view! { <AddressCard address=a delete make_default /> }).collect_view()}
                             </ul>
                         </AccountShell>
-                    }.into_any(),
-                };
-                view! { <Frame layout>{body}</Frame> }
-            })}
-        </Suspense>
-    }
+                    }.into_any()
+    })
 }
 
 #[component]
@@ -250,7 +248,6 @@ fn AddressCard(
 /// Adding (`/account/addresses/new`) or editing (`/account/addresses/:id`) an address.
 #[component]
 pub fn AddressEditPage() -> impl IntoView {
-    let layout = expect_context::<LayoutResource>();
     let params = use_params_map();
     let address = Resource::new(
         move || params.read().get("id").unwrap_or_default(),
@@ -268,27 +265,21 @@ pub fn AddressEditPage() -> impl IntoView {
     );
     let save = ServerAction::<SaveAddress>::new();
     let error = action_error(save.value());
-    view! {
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                let (layout, address) = (await_layout(layout).await, address.await);
-                let body = match address {
-                    Err(e) => protected_error(e),
-                    Ok(existing) => {
-                        let title = if existing.is_some() { "Edit address" } else { "Add an address" };
-                        view! {
-                            <AccountShell title current="/account/addresses">
-                                <section class="card">
-                                    <AddressForm existing save error />
-                                </section>
-                            </AccountShell>
-                        }.into_any()
-                    }
-                };
-                view! { <Frame layout>{body}</Frame> }
-            })}
-        </Suspense>
-    }
+    gated_page(address, move |existing| {
+        let title = if existing.is_some() {
+            "Edit address"
+        } else {
+            "Add an address"
+        };
+        view! {
+            <AccountShell title current="/account/addresses">
+                <section class="card">
+                    <AddressForm existing save error />
+                </section>
+            </AccountShell>
+        }
+        .into_any()
+    })
 }
 
 const ADDRESS_FIELDS: &[&str] = &[
