@@ -77,6 +77,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/addresses") view=pages::account::AddressesPage ssr=SsrMode::Async />
                 <Route path=path!("/account/addresses/:id") view=pages::account::AddressEditPage ssr=SsrMode::Async />
                 <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async />
+                <Route path=path!("/cart") view=pages::shop::CartPage ssr=SsrMode::Async />
+                <Route path=path!("/checkout") view=pages::shop::CheckoutPageView ssr=SsrMode::Async />
+                <Route path=path!("/order/:number") view=pages::shop::OrderPage ssr=SsrMode::Async />
+                <Route path=path!("/order-lookup") view=pages::shop::OrderLookupPage ssr=SsrMode::Async />
+                <Route path=path!("/account/orders") view=pages::shop::OrdersPage ssr=SsrMode::Async />
                 // Unknown pages under the gated areas are gated too: sign-in first (and
                 // admin for /admin), then a 404.
                 <Route path=path!("/account/*rest") view=pages::account::AccountNotFound ssr=SsrMode::Async />

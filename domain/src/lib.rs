@@ -7,10 +7,15 @@ pub mod account;
 pub mod catalog;
 pub mod listing;
 pub mod money;
+pub mod order;
 pub mod slug;
 
 pub use account::{Address, AddressInput, Email, FieldError, Role, UserSummary};
 pub use catalog::*;
 pub use listing::{ListingQuery, QueryError, Sort, PER_PAGE};
 pub use money::{Currency, Money, MoneyError};
+pub use order::{
+    CartLine, CartNotice, CartView, CheckoutPage, OrderStatus, OrderSummary, OrderView,
+    PaymentOption, ShippingOption,
+};
 pub use slug::{Slug, SlugError};

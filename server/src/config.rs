@@ -30,6 +30,8 @@ pub struct Config {
     pub auth: services::auth::AuthSettings,
     /// Take the client address from the last `X-Forwarded-For` entry (behind a proxy).
     pub trust_proxy: bool,
+    /// Run the event worker in this process (off when workers run elsewhere).
+    pub event_worker: bool,
 }
 
 /// How logs are written.
@@ -158,6 +160,7 @@ impl Config {
             session_idle: days(number("SESSION_IDLE_DAYS", 7)?),
             auth,
             trust_proxy: flag("TRUST_PROXY", false)?,
+            event_worker: flag("EVENT_WORKER", true)?,
             public_url,
         })
     }

@@ -21,7 +21,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use services::auth::session_store::RedisSessionStore;
 use services::notifications::Mailer;
-use services::{AuthService, CatalogService, Services, ShopSettings};
+use services::{AuthService, CartService, CatalogService, OrderService, Services, ShopSettings};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -311,6 +311,7 @@ pub struct Application {
     router: Router,
     services: Services,
     change_listener: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    worker: Option<services::events::EventWorker>,
 }
 
 impl Application {
@@ -324,8 +325,27 @@ impl Application {
             .context("running database migrations")?;
         let auth = auth_service(&config, pool.clone(), redis.clone())?;
         tracing::info!("{}", auth.mailer().describe());
+        let catalog = CatalogService::new(pool.clone(), config.currency);
+        let payments =
+            services::payments::Payments::new(vec![Arc::new(services::payments::ManualPayment {
+                shop_name: config.shop_name.clone(),
+            })]);
+        let orders = OrderService::new(pool.clone(), catalog.clone(), payments);
+        let worker = services::events::EventWorker::new(
+            pool.clone(),
+            vec![Arc::new(
+                services::events::consumers::OrderConfirmationEmail {
+                    orders: orders.clone(),
+                    mailer: auth.mailer().clone(),
+                    shop_name: config.shop_name.clone(),
+                    public_url: config.public_url.clone(),
+                },
+            )],
+        );
         let services = Services {
-            catalog: CatalogService::new(pool, config.currency),
+            cart: CartService::new(redis.clone(), &config.redis_prefix, catalog.clone()),
+            catalog,
+            orders,
             auth,
             redis,
             settings: Arc::new(ShopSettings {
@@ -354,6 +374,7 @@ impl Application {
             router: router(state, GatewaySettings::from_config(&config)),
             services,
             change_listener,
+            worker: config.event_worker.then_some(worker),
         })
     }
 
@@ -369,6 +390,9 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tokio::spawn(self.change_listener);
+        if let Some(worker) = self.worker {
+            tokio::spawn(worker.run());
+        }
         axum::serve(
             self.listener,
             self.router

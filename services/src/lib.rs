@@ -2,20 +2,28 @@
 //! adapters to outside systems; `app` reaches them only under its `ssr` feature.
 
 pub mod auth;
+pub mod cart;
 pub mod catalog;
+pub mod events;
 pub mod notifications;
+pub mod orders;
+pub mod payments;
 pub mod random;
 
 use std::sync::Arc;
 
 pub use auth::AuthService;
+pub use cart::CartService;
 pub use catalog::CatalogService;
+pub use orders::OrderService;
 
 /// Every service, cheap to clone, handed to request handlers and server functions.
 #[derive(Clone)]
 pub struct Services {
     pub catalog: CatalogService,
     pub auth: AuthService,
+    pub cart: CartService,
+    pub orders: OrderService,
     pub redis: redis::aio::ConnectionManager,
     pub settings: Arc<ShopSettings>,
 }

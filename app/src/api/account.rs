@@ -45,6 +45,9 @@ pub fn urlencode(s: &str) -> String {
 }
 
 #[cfg(feature = "ssr")]
+pub(crate) use server::{require_user, session};
+
+#[cfg(feature = "ssr")]
 mod server {
     use crate::error::AppError;
     use domain::UserSummary;
@@ -117,8 +120,9 @@ pub async fn register(
                 .register(&ip, &email, &password, name.as_deref().unwrap_or_default())
                 .await?;
             tracing::info!(user_id = user.user.id, "account registered");
+            let session = server::session().await?;
             // The account exists now whatever happens next: say so if the sign-in fails.
-            services::auth::session::establish(&server::session().await?, &user)
+            services::auth::session::establish(&session, &user)
                 .await
                 .map_err(|_| {
                     AppError::Unavailable(
@@ -126,6 +130,7 @@ pub async fn register(
                             .into(),
                     )
                 })?;
+            crate::api::shop::server::merge_guest_cart(&session, user.user.id).await;
             leptos_axum::redirect(&safe_next(next.as_deref()));
             Ok(())
         }
@@ -144,7 +149,9 @@ pub async fn sign_in(
             let s = services()?;
             let ip = server::client_ip().await;
             let user = s.auth.sign_in(&ip, &email, &password).await?;
-            services::auth::session::establish(&server::session().await?, &user).await?;
+            let session = server::session().await?;
+            services::auth::session::establish(&session, &user).await?;
+            crate::api::shop::server::merge_guest_cart(&session, user.user.id).await;
             tracing::info!(user_id = user.user.id, "signed in");
             leptos_axum::redirect(&safe_next(next.as_deref()));
             Ok(())

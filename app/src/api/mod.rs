@@ -1,6 +1,7 @@
 //! Server functions: thin wrappers that parse input, call one service and map its error.
 
 pub mod account;
+pub mod shop;
 
 use crate::error::AppError;
 use domain::{CategoryCard, HomePage, ListingPage, ProductDetail, UserSummary};
@@ -15,6 +16,8 @@ pub struct LayoutData {
     pub categories: Vec<CategoryCard>,
     /// The signed-in shopper, for the header.
     pub user: Option<UserSummary>,
+    /// Items in the cart, for the header.
+    pub cart_count: u32,
 }
 
 impl LayoutData {
@@ -25,6 +28,7 @@ impl LayoutData {
             public_url: String::new(),
             categories: Vec::new(),
             user: None,
+            cart_count: 0,
         }
     }
 }
@@ -75,6 +79,7 @@ pub async fn get_layout() -> Result<LayoutData, AppError> {
                 public_url: s.settings.public_url.clone(),
                 categories: s.catalog.top_categories().await?,
                 user: account::current_user_for_layout().await,
+                cart_count: shop::cart_count_for_layout().await,
             })
         }
         .await,

@@ -46,7 +46,7 @@ pub fn Frame(layout: LayoutData, children: Children) -> impl IntoView {
         >
             "Skip to content"
         </a>
-        <Header categories=layout.categories.clone() user=layout.user.clone() />
+        <Header categories=layout.categories.clone() user=layout.user.clone() cart_count=layout.cart_count />
         <main id="main" class="mx-auto w-full max-w-7xl px-4 pb-16 sm:px-6 lg:px-8">{children()}</main>
         <Footer categories=layout.categories />
     }
@@ -83,7 +83,11 @@ fn AccountMenu(user: Option<UserSummary>) -> impl IntoView {
 
 /// The site header: logo, the category menu and the account menu.
 #[component]
-fn Header(categories: Vec<CategoryCard>, user: Option<UserSummary>) -> impl IntoView {
+fn Header(
+    categories: Vec<CategoryCard>,
+    user: Option<UserSummary>,
+    cart_count: u32,
+) -> impl IntoView {
     let mobile = categories.clone();
     view! {
         <header class="sticky top-0 z-30 border-b border-stone-200 bg-white/95 backdrop-blur">
@@ -102,7 +106,13 @@ fn Header(categories: Vec<CategoryCard>, user: Option<UserSummary>) -> impl Into
                         }).collect_view()}
                     </ul>
                 </nav>
-                <div class="ml-auto"><AccountMenu user /></div>
+                <div class="ml-auto flex items-center gap-4">
+                    <AccountMenu user />
+                    <a href="/cart" class="nav-link text-sm font-medium" data-testid="mini-cart" aria-label=format!("Cart, {cart_count} item{}", if cart_count == 1 { "" } else { "s" })>
+                        "Cart "
+                        <span class="inline-flex min-w-6 items-center justify-center rounded-full bg-stone-900 px-1.5 text-xs font-semibold text-white" data-testid="cart-count">{cart_count}</span>
+                    </a>
+                </div>
                 <details class="relative lg:hidden">
                     <summary class="btn-secondary cursor-pointer list-none">"Menu"</summary>
                     <ul class="absolute right-0 mt-2 w-56 rounded-lg border border-stone-200 bg-white p-2 shadow-lg">
@@ -140,6 +150,7 @@ fn Footer(categories: Vec<CategoryCard>) -> impl IntoView {
                         <li>"Shipping: 2–4 working days"</li>
                         <li>"Returns: free within 30 days"</li>
                         <li>"Secure checkout"</li>
+                        <li><a href="/order-lookup" class="hover:text-stone-900">"Find your order"</a></li>
                     </ul>
                 </div>
                 <div>

@@ -100,6 +100,7 @@ fn AccountNav(current: &'static str) -> impl IntoView {
             <ul class="flex gap-2 lg:flex-col">
                 {item("/account", "Profile and password")}
                 {item("/account/addresses", "Address book")}
+                {item("/account/orders", "Orders")}
             </ul>
         </nav>
     }

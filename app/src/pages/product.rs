@@ -225,16 +225,11 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
                     </span>
                     <span class="text-stone-500">"SKU: " <span data-testid="sku" class="font-mono">{sku}</span></span>
                 </div>
-                <div class="mt-6 flex items-end gap-3">
-                    <div>
-                        <label for="quantity" class="block text-sm font-semibold">"Quantity"</label>
-                        <input id="quantity" name="quantity" type="number" min="1" max=max_qty value="1" inputmode="numeric" class="field mt-2 w-24" />
-                    </div>
-                    <button type="button" class="btn-primary flex-1 py-3" disabled=true aria-describedby="cart-note">
-                        {move || if in_stock() { "Add to cart" } else { "Sold out" }}
-                    </button>
-                </div>
-                <p id="cart-note" class="mt-2 text-xs text-stone-500">"Online checkout opens soon."</p>
+                <crate::pages::shop::AddToCartForm
+                    sku=Signal::derive(sku)
+                    in_stock=Signal::derive(in_stock)
+                    max_qty=Signal::derive(move || max_qty().to_string())
+                />
                 <div class="prose mt-8 max-w-none text-stone-700">
                     <h2 class="text-base font-semibold text-stone-900">"Description"</h2>
                     <p class="mt-2 leading-relaxed">{description}</p>

@@ -156,6 +156,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub services: Services,
     pub outbox: std::path::PathBuf,
+    pub redis_prefix: String,
 }
 
 /// A response as a user agent sees it.
@@ -189,14 +190,15 @@ impl TestApp {
     /// Spawns with `adjust` applied to the configuration first.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config) + Send + 'static) -> Self {
         let runtime = server_runtime();
-        let (app, database_url, outbox) = runtime
+        let (app, database_url, outbox, redis_prefix) = runtime
             .spawn(async {
                 let url = fresh_database().await;
                 let mut config = test_config(url.clone());
                 adjust(&mut config);
                 let outbox = config.mail_outbox.clone();
+                let prefix = config.redis_prefix.clone();
                 let app = Application::build(config).await.expect("build app");
-                (app, url, outbox)
+                (app, url, outbox, prefix)
             })
             .await
             .expect("build task");
@@ -214,6 +216,7 @@ impl TestApp {
             client,
             services,
             outbox,
+            redis_prefix,
         }
     }
 

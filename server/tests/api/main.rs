@@ -3,4 +3,5 @@
 mod accounts;
 mod catalog_pages;
 mod helpers;
+mod orders;
 mod server_basics;

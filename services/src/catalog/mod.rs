@@ -6,6 +6,7 @@
 
 mod cache;
 pub mod images;
+mod lookup;
 mod reads;
 pub mod seed;
 mod tree;
@@ -16,6 +17,7 @@ use domain::Currency;
 use sqlx::PgPool;
 use std::sync::Arc;
 
+pub use lookup::VariantSnapshot;
 pub use tree::CategoryTree;
 
 /// Channel on which catalog writes are announced to other instances.

@@ -102,12 +102,17 @@ impl Mailer {
         }
     }
 
-    fn build(&self, email: &OutgoingEmail) -> Result<Message, MailError> {
+    fn build(&self, email: &OutgoingEmail, id: Option<&str>) -> Result<Message, MailError> {
         let to: Mailbox = email
             .to
             .parse()
             .map_err(|_| MailError::Address(email.to.clone()))?;
-        Message::builder()
+        let mut builder = Message::builder();
+        if let Some(id) = id {
+            // The same message id for every resend, so receivers can drop duplicates.
+            builder = builder.message_id(Some(format!("<{id}@emporium.local>")));
+        }
+        builder
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
@@ -129,12 +134,31 @@ impl Mailer {
 
     /// Sends one message. The outbox write is atomic: a reader never sees half a file.
     pub async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
-        let message = self.build(email)?;
+        self.deliver(email, None).await
+    }
+
+    /// Sends a message with a fixed id: sending it again replaces the outbox file (and
+    /// carries the same Message-ID over SMTP), so a retried send is not a second e-mail.
+    pub async fn send_as(&self, email: &OutgoingEmail, id: &str) -> Result<(), MailError> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(MailError::Build(format!("unusable message id {id:?}")));
+        }
+        self.deliver(email, Some(id)).await
+    }
+
+    async fn deliver(&self, email: &OutgoingEmail, id: Option<&str>) -> Result<(), MailError> {
+        let message = self.build(email, id)?;
         match self.transport.as_ref() {
             Transport::Outbox(dir) => {
-                let hex = crate::random::hex(6).map_err(|e| MailError::Build(e.to_string()))?;
-                let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
-                let name = format!("{stamp}-{hex}.eml");
+                let name = match id {
+                    Some(id) => format!("{id}.eml"),
+                    None => {
+                        let hex =
+                            crate::random::hex(6).map_err(|e| MailError::Build(e.to_string()))?;
+                        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+                        format!("{stamp}-{hex}.eml")
+                    }
+                };
                 let tmp = dir.join(format!(".{name}.tmp"));
                 let path = dir.join(&name);
                 let io = |cause| MailError::Outbox {

@@ -108,6 +108,81 @@ pub fn email_changed(shop: &str, old: &str, new: &str) -> OutgoingEmail {
     }
 }
 
+/// The order confirmation: what was bought, the totals, where it goes and how to pay.
+pub fn order_confirmation(
+    shop: &str,
+    public_url: &str,
+    order: &domain::OrderView,
+) -> OutgoingEmail {
+    let subject = format!("Your {shop} order {}", order.number);
+    let mut text = format!(
+        "Thank you for your order {}.\n\nPlaced: {}\n\n",
+        order.number, order.placed_at
+    );
+    let mut rows = String::new();
+    for l in &order.lines {
+        let label = if l.variant_label.is_empty() {
+            l.product_name.clone()
+        } else {
+            format!("{} ({})", l.product_name, l.variant_label)
+        };
+        text.push_str(&format!("{} x {label}: {}\n", l.quantity, l.line_total));
+        rows.push_str(&format!(
+            "<tr><td style=\"padding:4px 0\">{} &times; {}</td><td style=\"padding:4px 0;text-align:right\">{}</td></tr>",
+            l.quantity,
+            escape(&label),
+            escape(&l.line_total.to_string())
+        ));
+    }
+    let totals = [
+        ("Subtotal", order.subtotal.to_string()),
+        (
+            &*format!("Shipping ({})", order.shipping_method),
+            order.shipping.to_string(),
+        ),
+        ("Tax", order.tax.to_string()),
+        ("Total", order.total.to_string()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v));
+    for (k, v) in &totals {
+        text.push_str(&format!("{k}: {v}\n"));
+        rows.push_str(&format!(
+            "<tr><td style=\"padding:4px 0;color:#57534e\">{}</td><td style=\"padding:4px 0;text-align:right\">{}</td></tr>",
+            escape(k),
+            escape(v)
+        ));
+    }
+    let ship_to = order.ship_to.join(", ");
+    text.push_str(&format!(
+        "\nShipping to: {ship_to}\nPayment: {}\n",
+        order.payment_method
+    ));
+    if !order.payment_instructions.is_empty() {
+        text.push_str(&format!("{}\n", order.payment_instructions));
+    }
+    let link = format!("{public_url}/order/{}", order.number);
+    text.push_str(&format!("\nSee your order: {link}\n\n— {shop}\n"));
+    let mut paragraphs = vec![
+        format!(
+            "Thank you for your order {}. We will e-mail you again when it ships.",
+            order.number
+        ),
+        format!("Shipping to: {ship_to}"),
+        format!("Payment: {}", order.payment_method),
+    ];
+    if !order.payment_instructions.is_empty() {
+        paragraphs.push(order.payment_instructions.clone());
+    }
+    let html = html_page(shop, "Thank you for your order", &paragraphs, Some(("See your order", &link)))
+        .replace("</h1>", &format!("</h1><table style=\"width:100%;border-collapse:collapse;margin:0 0 16px\">{rows}</table>"));
+    OutgoingEmail {
+        to: order.email.clone(),
+        subject,
+        text,
+        html,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

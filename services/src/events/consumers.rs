@@ -1,0 +1,55 @@
+//! Consumers of the event log.
+
+use super::{Consumer, Event};
+use crate::notifications::{templates, Mailer};
+use crate::orders::{OrderService, Viewer};
+use async_trait::async_trait;
+
+/// E-mails the order confirmation when an order is placed. Idempotent: the message has a
+/// fixed id per order (the outbox file name, the SMTP Message-ID), so a redelivery
+/// rewrites the same file rather than adding a second one.
+pub struct OrderConfirmationEmail {
+    pub orders: OrderService,
+    pub mailer: Mailer,
+    pub shop_name: String,
+    pub public_url: String,
+}
+
+#[async_trait]
+impl Consumer for OrderConfirmationEmail {
+    fn name(&self) -> &'static str {
+        "order-confirmation-email"
+    }
+
+    fn wants(&self, topic: &str) -> bool {
+        topic == "order.placed"
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), String> {
+        let order_id = event
+            .payload
+            .get("order_id")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or("the event has no order_id")?;
+        let (number, email) = self
+            .orders
+            .contact(order_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let order = self
+            .orders
+            .view(
+                &number,
+                &Viewer::Guest {
+                    email: email.clone(),
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let message = templates::order_confirmation(&self.shop_name, &self.public_url, &order);
+        self.mailer
+            .send_as(&message, &format!("order-{number}-confirmation"))
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,558 @@
+//! Orders: checkout options, placing an order in one transaction, the order life cycle
+//! and the owner's views of orders.
+//!
+//! Placing an order never oversells: the variants are locked in id order, prices and stock
+//! are re-read under the lock, stock is decremented only where enough remains (and a CHECK
+//! constraint backs that up), and the order, its lines, its totals and an `order.placed`
+//! event are written in the same transaction. A retried or double-submitted checkout
+//! carries the same idempotency key and gets the same order back.
+
+use crate::catalog::{CatalogService, CHANGE_CHANNEL};
+use crate::payments::{PaymentRequest, Payments};
+use domain::order::{OrderAction, OrderLine, MAX_LINE_QUANTITY};
+use domain::{
+    Address, AddressInput, Currency, Email, FieldError, Money, OrderStatus, OrderSummary,
+    OrderView, ShippingOption,
+};
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    /// Checkout fields that broke rules.
+    #[error("Some details need attention.")]
+    Invalid(Vec<FieldError>),
+    #[error("Your cart is empty. Add something before checking out.")]
+    EmptyCart,
+    /// Items that cannot be bought in the asked quantity; the order was not placed.
+    #[error("{}", .0.join(" "))]
+    SoldOut(Vec<String>),
+    #[error("order not found")]
+    NotFound,
+    #[error("{0}")]
+    Transition(domain::order::TransitionError),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Payment(#[from] crate::payments::PaymentError),
+}
+
+/// Everything a checkout submits.
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    pub idempotency_key: String,
+    pub user_id: Option<i64>,
+    pub email: String,
+    pub address: AddressInput,
+    pub shipping_code: String,
+    pub payment_code: String,
+    /// (SKU, quantity); prices come from the database, never from here.
+    pub lines: Vec<(String, u32)>,
+}
+
+/// The result of placing: the order's number, and whether this call created it (false
+/// when the idempotency key had already placed it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedOrder {
+    pub id: i64,
+    pub number: String,
+    pub created: bool,
+}
+
+/// Who is asking to see an order. Anyone else gets "not found".
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    User(i64),
+    /// A guest who knows the order's number and e-mail.
+    Guest {
+        email: String,
+    },
+    /// The browser session that placed these orders.
+    Session {
+        numbers: Vec<String>,
+    },
+}
+
+/// Handle to orders; cheap to clone.
+#[derive(Clone)]
+pub struct OrderService {
+    pool: PgPool,
+    catalog: CatalogService,
+    payments: Payments,
+}
+
+struct LockedVariant {
+    id: i64,
+    sku: String,
+    name: String,
+    slug: String,
+    label: String,
+    price_minor: i64,
+    currency: String,
+    stock: i32,
+    published: bool,
+}
+
+fn money(minor: i64, currency: &str) -> Money {
+    Money::new(
+        minor,
+        Currency::parse(currency.trim()).unwrap_or(Currency::Usd),
+    )
+}
+
+fn overflow(e: domain::MoneyError) -> OrderError {
+    OrderError::Invalid(vec![FieldError::new("cart", e.to_string())])
+}
+
+impl OrderService {
+    pub fn new(pool: PgPool, catalog: CatalogService, payments: Payments) -> Self {
+        Self {
+            pool,
+            catalog,
+            payments,
+        }
+    }
+
+    pub fn payments(&self) -> &Payments {
+        &self.payments
+    }
+
+    /// Shipping methods with their price for a cart of `subtotal`.
+    pub async fn shipping_options(
+        &self,
+        subtotal: Money,
+    ) -> Result<Vec<ShippingOption>, OrderError> {
+        let rows = sqlx::query!(
+            "SELECT code, name, description, price_minor, currency, free_over_minor
+             FROM shipping_methods WHERE active ORDER BY position, code"
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let free = r
+                    .free_over_minor
+                    .is_some_and(|t| subtotal.amount_minor() >= t);
+                ShippingOption {
+                    code: r.code,
+                    name: r.name,
+                    description: r.description,
+                    price: money(if free { 0 } else { r.price_minor }, &r.currency),
+                }
+            })
+            .collect())
+    }
+
+    async fn tax_rate_bps(&self, country: &str) -> Result<u32, OrderError> {
+        let rate =
+            sqlx::query_scalar!("SELECT rate_bps FROM tax_rates WHERE country = $1", country)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(rate.and_then(|r| u32::try_from(r).ok()).unwrap_or(0))
+    }
+
+    async fn existing(&self, idempotency_key: &str) -> Result<Option<PlacedOrder>, OrderError> {
+        Ok(sqlx::query!(
+            "SELECT id, number FROM orders WHERE idempotency_key = $1",
+            idempotency_key
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| PlacedOrder {
+            id: r.id,
+            number: r.number,
+            created: false,
+        }))
+    }
+
+    /// Validates the checkout and places the order (see the module notes).
+    pub async fn place(&self, order: &PlaceOrder) -> Result<PlacedOrder, OrderError> {
+        let key = order.idempotency_key.trim();
+        if !(16..=128).contains(&key.len())
+            || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(OrderError::Invalid(vec![FieldError::new(
+                "idempotency_key",
+                "This checkout form is out of date. Reload the page and try again.",
+            )]));
+        }
+        if let Some(done) = self.existing(key).await? {
+            return Ok(done);
+        }
+        let mut errors = Vec::new();
+        let email = Email::parse(&order.email).map_err(|e| errors.push(e)).ok();
+        let address = order.address.validate().map_err(|e| errors.extend(e)).ok();
+        let payment = self.payments.get(order.payment_code.trim());
+        if payment.is_none() {
+            errors.push(FieldError::new("payment", "Choose how you want to pay."));
+        }
+        // One line per SKU; quantities of repeated SKUs add up.
+        let mut wanted: BTreeMap<String, u32> = BTreeMap::new();
+        for (sku, qty) in &order.lines {
+            *wanted.entry(sku.trim().to_uppercase()).or_default() += qty;
+        }
+        if wanted.is_empty() {
+            return Err(OrderError::EmptyCart);
+        }
+        if wanted.values().any(|q| *q == 0 || *q > MAX_LINE_QUANTITY) {
+            errors.push(FieldError::new(
+                "cart",
+                format!("Each quantity must be between 1 and {MAX_LINE_QUANTITY}."),
+            ));
+        }
+        let shipping = sqlx::query!(
+            "SELECT code, name, price_minor, free_over_minor FROM shipping_methods WHERE code = $1 AND active",
+            order.shipping_code.trim()
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        if shipping.is_none() {
+            errors.push(FieldError::new("shipping", "Choose a shipping method."));
+        }
+        let (Some(email), Some(address), Some(payment), Some(shipping), true) =
+            (email, address, payment, shipping, errors.is_empty())
+        else {
+            return Err(OrderError::Invalid(errors));
+        };
+        let tax_rate_bps = self.tax_rate_bps(&address.country).await?;
+        let skus: Vec<String> = wanted.keys().cloned().collect();
+
+        let mut tx = self.pool.begin().await?;
+        // Locks in id order, so two orders for the same items never deadlock.
+        let locked = sqlx::query_as!(
+            LockedVariant,
+            r#"SELECT v.id, v.sku, p.name, p.slug,
+                      array_to_string(v.option_values, ' / ') AS "label!",
+                      v.price_minor, v.currency, v.stock_on_hand AS stock, p.published
+               FROM variants v JOIN products p ON p.id = v.product_id
+               WHERE v.sku = ANY($1)
+               ORDER BY v.id
+               FOR UPDATE OF v"#,
+            &skus
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut problems = Vec::new();
+        for (sku, qty) in &wanted {
+            match locked.iter().find(|v| &v.sku == sku) {
+                None => problems.push(format!("An item in your cart ({sku}) no longer exists.")),
+                Some(v) if !v.published => {
+                    problems.push(format!("{} is no longer available.", v.name));
+                }
+                Some(v) if v.stock <= 0 => problems.push(format!("{} has sold out.", v.name)),
+                Some(v) if i64::from(v.stock) < i64::from(*qty) => problems.push(format!(
+                    "Only {} of {} {} left.",
+                    v.stock,
+                    v.name,
+                    if v.stock == 1 { "is" } else { "are" }
+                )),
+                Some(_) => {}
+            }
+        }
+        if !problems.is_empty() {
+            tx.rollback().await?;
+            return Err(OrderError::SoldOut(problems));
+        }
+
+        let currency = self.catalog.currency();
+        let mut subtotal = Money::zero(currency);
+        let mut lines = Vec::with_capacity(locked.len());
+        for v in &locked {
+            let qty = wanted[&v.sku];
+            let unit = money(v.price_minor, &v.currency);
+            let total = unit.checked_mul(qty).map_err(overflow)?;
+            subtotal = subtotal.checked_add(total).map_err(overflow)?;
+            lines.push((v, qty, unit, total));
+        }
+        let free = shipping
+            .free_over_minor
+            .is_some_and(|t| subtotal.amount_minor() >= t);
+        let shipping_cost = Money::new(if free { 0 } else { shipping.price_minor }, currency);
+        let taxable = subtotal.checked_add(shipping_cost).map_err(overflow)?;
+        let tax = taxable.apply_rate_bps(tax_rate_bps).map_err(overflow)?;
+        let grand_total = taxable.checked_add(tax).map_err(overflow)?;
+
+        let ids: Vec<i64> = lines.iter().map(|(v, ..)| v.id).collect();
+        let qtys: Vec<i32> = lines
+            .iter()
+            .map(|(_, q, ..)| i32::try_from(*q).unwrap_or(i32::MAX))
+            .collect();
+        // Only where enough remains; the CHECK (stock_on_hand >= 0) is the last line.
+        let sold_out_products = sqlx::query_scalar!(
+            "UPDATE variants v SET stock_on_hand = v.stock_on_hand - x.qty, updated_at = now()
+             FROM unnest($1::bigint[], $2::int[]) AS x(id, qty)
+             WHERE v.id = x.id AND v.stock_on_hand >= x.qty
+             RETURNING CASE WHEN v.stock_on_hand = 0 THEN v.product_id END",
+            &ids,
+            &qtys
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if sold_out_products.len() != ids.len() {
+            tx.rollback().await?;
+            return Err(OrderError::SoldOut(vec![
+                "Some items sold out while you were checking out.".into(),
+            ]));
+        }
+
+        let inserted = sqlx::query!(
+            "INSERT INTO orders (number, user_id, email, status, currency, subtotal_minor, shipping_minor,
+                 tax_minor, total_minor, tax_rate_bps, shipping_code, shipping_name, payment_method,
+                 ship_full_name, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code,
+                 ship_country, ship_phone, idempotency_key)
+             VALUES ('EMP-' || nextval('order_number_seq'), $1, $2, 'pending_payment', $3, $4, $5, $6, $7, $8,
+                 $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+             RETURNING id, number",
+            order.user_id,
+            email.as_str(),
+            currency.code(),
+            subtotal.amount_minor(),
+            shipping_cost.amount_minor(),
+            tax.amount_minor(),
+            grand_total.amount_minor(),
+            i32::try_from(tax_rate_bps).unwrap_or(0),
+            shipping.code,
+            shipping.name,
+            payment.code(),
+            address.full_name,
+            address.line1,
+            address.line2,
+            address.city,
+            address.region,
+            address.postal_code,
+            address.country,
+            address.phone,
+            key
+        )
+        .fetch_one(&mut *tx)
+        .await;
+        let inserted = match inserted {
+            Ok(r) => r,
+            // The same key placed an order a moment ago (a concurrent double submit).
+            Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("23505") => {
+                drop(tx);
+                return self.existing(key).await?.ok_or(OrderError::NotFound);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let line_no: Vec<i32> = (1..=i32::try_from(lines.len()).unwrap_or(i32::MAX)).collect();
+        let l_sku: Vec<String> = lines.iter().map(|(v, ..)| v.sku.clone()).collect();
+        let l_name: Vec<String> = lines.iter().map(|(v, ..)| v.name.clone()).collect();
+        let l_slug: Vec<String> = lines.iter().map(|(v, ..)| v.slug.clone()).collect();
+        let l_label: Vec<String> = lines.iter().map(|(v, ..)| v.label.clone()).collect();
+        let l_unit: Vec<i64> = lines.iter().map(|(_, _, u, _)| u.amount_minor()).collect();
+        let l_total: Vec<i64> = lines.iter().map(|(.., t)| t.amount_minor()).collect();
+        sqlx::query!(
+            "INSERT INTO order_lines (order_id, line_no, variant_id, sku, product_name, product_slug,
+                 variant_label, unit_price_minor, quantity, line_total_minor)
+             SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                 $7::text[], $8::bigint[], $9::int[], $10::bigint[])",
+            inserted.id,
+            &line_no,
+            &ids,
+            &l_sku,
+            &l_name,
+            &l_slug,
+            &l_label,
+            &l_unit,
+            &qtys,
+            &l_total
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "INSERT INTO event_log (topic, payload) VALUES ('order.placed', $1)",
+            serde_json::json!({ "order_id": inserted.id, "number": inserted.number })
+        )
+        .execute(&mut *tx)
+        .await?;
+        let sold_out: Vec<i64> = sold_out_products.into_iter().flatten().collect();
+        for product_id in &sold_out {
+            // Listings show "sold out": other instances clear their caches on commit.
+            sqlx::query!(
+                "SELECT pg_notify($1, $2)",
+                CHANGE_CHANNEL,
+                product_id.to_string()
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        if !sold_out.is_empty() {
+            self.catalog.invalidate_cache();
+        }
+        let _intent = payment
+            .create_intent(&PaymentRequest {
+                order_number: inserted.number.clone(),
+                email: email.as_str().to_owned(),
+                total: grand_total,
+            })
+            .await?;
+        Ok(PlacedOrder {
+            id: inserted.id,
+            number: inserted.number,
+            created: true,
+        })
+    }
+
+    /// Moves an order along its life cycle (see `OrderStatus::apply`). Cancelling puts the
+    /// stock back. An `order.<status>` event is written in the same transaction.
+    pub async fn transition(
+        &self,
+        number: &str,
+        action: OrderAction,
+    ) -> Result<OrderStatus, OrderError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query!(
+            "SELECT id, status FROM orders WHERE number = $1 FOR UPDATE",
+            number
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(OrderError::NotFound)?;
+        let from = OrderStatus::parse(&row.status).ok_or(OrderError::NotFound)?;
+        let to = from.apply(action).map_err(OrderError::Transition)?;
+        sqlx::query!(
+            "UPDATE orders SET status = $2, updated_at = now() WHERE id = $1",
+            row.id,
+            to.as_str()
+        )
+        .execute(&mut *tx)
+        .await?;
+        if to == OrderStatus::Cancelled {
+            sqlx::query!(
+                "UPDATE variants v SET stock_on_hand = v.stock_on_hand + l.quantity, updated_at = now()
+                 FROM order_lines l WHERE l.order_id = $1 AND l.variant_id = v.id",
+                row.id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query!(
+            "INSERT INTO event_log (topic, payload) VALUES ($1, $2)",
+            format!("order.{}", to.as_str()),
+            serde_json::json!({ "order_id": row.id, "number": number })
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if to == OrderStatus::Cancelled {
+            self.catalog.invalidate_cache();
+        }
+        Ok(to)
+    }
+
+    /// An order as its owner sees it; anyone else gets `NotFound`.
+    pub async fn view(&self, number: &str, viewer: &Viewer) -> Result<OrderView, OrderError> {
+        let number = number.trim().to_uppercase();
+        let r = sqlx::query!(
+            "SELECT id, number, user_id, email, status, currency, subtotal_minor, shipping_minor,
+                    tax_minor, total_minor, tax_rate_bps, shipping_name, payment_method,
+                    ship_full_name, ship_line1, ship_line2, ship_city, ship_region,
+                    ship_postal_code, ship_country, ship_phone, created_at
+             FROM orders WHERE number = $1",
+            number
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(OrderError::NotFound)?;
+        let allowed = match viewer {
+            Viewer::User(id) => r.user_id == Some(*id),
+            Viewer::Guest { email } => Email::parse(email).is_ok_and(|e| e.as_str() == r.email),
+            Viewer::Session { numbers } => numbers.iter().any(|n| *n == r.number),
+        };
+        if !allowed {
+            return Err(OrderError::NotFound);
+        }
+        let lines = sqlx::query!(
+            "SELECT sku, product_name, product_slug, variant_label, unit_price_minor, quantity, line_total_minor
+             FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+            r.id
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let m = |minor: i64| money(minor, &r.currency);
+        let status = OrderStatus::parse(&r.status).unwrap_or(OrderStatus::PendingPayment);
+        let total = m(r.total_minor);
+        let instructions = match (status, self.payments.get(&r.payment_method)) {
+            (OrderStatus::PendingPayment, Some(p)) => p.instructions(&r.number, total),
+            _ => String::new(),
+        };
+        let payment_name = self
+            .payments
+            .get(&r.payment_method)
+            .map_or_else(|| r.payment_method.clone(), |p| p.option().name);
+        let ship_to = Address {
+            id: 0,
+            full_name: r.ship_full_name,
+            line1: r.ship_line1,
+            line2: r.ship_line2,
+            city: r.ship_city,
+            region: r.ship_region,
+            postal_code: r.ship_postal_code,
+            country: r.ship_country,
+            phone: r.ship_phone,
+            is_default: false,
+        }
+        .lines();
+        Ok(OrderView {
+            number: r.number,
+            status,
+            email: r.email,
+            placed_at: r.created_at.format("%-d %B %Y, %H:%M UTC").to_string(),
+            lines: lines
+                .into_iter()
+                .map(|l| OrderLine {
+                    sku: l.sku,
+                    product_name: l.product_name,
+                    product_slug: l.product_slug,
+                    variant_label: l.variant_label,
+                    unit_price: m(l.unit_price_minor),
+                    quantity: u32::try_from(l.quantity).unwrap_or(0),
+                    line_total: m(l.line_total_minor),
+                })
+                .collect(),
+            subtotal: m(r.subtotal_minor),
+            shipping: m(r.shipping_minor),
+            shipping_method: r.shipping_name,
+            tax: m(r.tax_minor),
+            tax_rate_bps: u32::try_from(r.tax_rate_bps).unwrap_or(0),
+            total,
+            payment_method: payment_name,
+            payment_instructions: instructions,
+            ship_to,
+        })
+    }
+
+    /// The user's orders, newest first.
+    pub async fn history(&self, user_id: i64) -> Result<Vec<OrderSummary>, OrderError> {
+        let rows = sqlx::query!(
+            r#"SELECT o.number, o.status, o.currency, o.total_minor, o.created_at,
+                      (SELECT COALESCE(sum(quantity), 0) FROM order_lines l WHERE l.order_id = o.id) AS "items!"
+               FROM orders o WHERE o.user_id = $1 ORDER BY o.created_at DESC, o.id DESC LIMIT 100"#,
+            user_id
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OrderSummary {
+                number: r.number,
+                status: OrderStatus::parse(&r.status).unwrap_or(OrderStatus::PendingPayment),
+                placed_at: r.created_at.format("%-d %B %Y").to_string(),
+                item_count: u32::try_from(r.items).unwrap_or(0),
+                total: money(r.total_minor, &r.currency),
+            })
+            .collect())
+    }
+
+    /// The e-mail an order was placed with and its number, by id (for event consumers).
+    pub async fn contact(&self, order_id: i64) -> Result<(String, String), OrderError> {
+        let r = sqlx::query!("SELECT number, email FROM orders WHERE id = $1", order_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(OrderError::NotFound)?;
+        Ok((r.number, r.email))
+    }
+}
