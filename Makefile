@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the shop with demo data, `make test` runs every check.
 # Both install what is missing and start a local PostgreSQL and Redis on first use.
-.PHONY: run test services stop e2e bench
+.PHONY: run test services stop e2e bench bench-checkout
 
 run:
 	@scripts/run.sh
@@ -22,3 +22,7 @@ e2e:
 # Release build, demo catalog and load generator; prints req/s and latency.
 bench:
 	@bench/run.sh
+
+# Orders per second and latency of placing orders (distinct SKUs, one hot SKU).
+bench-checkout:
+	@bench/checkout.sh

@@ -67,7 +67,7 @@ fn idempotency_key(body: &str) -> String {
         .collect()
 }
 
-fn checkout_form<'a>(key: &'a str) -> Vec<(&'a str, &'a str)> {
+fn checkout_form(key: &str) -> Vec<(&str, &str)> {
     vec![
         ("idempotency_key", key),
         ("email", "guest@example.com"),
@@ -251,7 +251,7 @@ async fn guest_checkout_over_http_with_database_prices_and_a_confirmation_email(
     // The confirmation page for the browser that placed it; the cart is now empty.
     let page = app.visit(&browser, &format!("/order/{number}")).await;
     assert_eq!(page.status, 200);
-    assert_eq!(page.texts("order-number"), [number.clone()]);
+    assert_eq!(page.texts("order-number"), std::slice::from_ref(&number));
     assert_eq!(page.blocks("order-line", "</li>").len(), 2);
     assert_eq!(page.texts("order-status"), ["Awaiting payment"]);
     assert!(page.texts("payment-instructions")[0].contains(&number));

@@ -460,7 +460,7 @@ impl OrderService {
         let allowed = match viewer {
             Viewer::User(id) => r.user_id == Some(*id),
             Viewer::Guest { email } => Email::parse(email).is_ok_and(|e| e.as_str() == r.email),
-            Viewer::Session { numbers } => numbers.iter().any(|n| *n == r.number),
+            Viewer::Session { numbers } => numbers.contains(&r.number),
         };
         if !allowed {
             return Err(OrderError::NotFound);

@@ -1,0 +1,119 @@
+import { expect, test, type Page } from "@playwright/test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+/** Adds the default (first in-stock) variant of the `n`th in-stock product of a category. */
+async function addProduct(page: Page, category: string, n: number): Promise<string> {
+  await page.goto(`/c/${category}?in_stock=1`);
+  const card = page.getByTestId("product-card").nth(n);
+  await card.locator("a").first().click();
+  await expect(page).toHaveURL(/\/p\//);
+  await hydrated(page);
+  const name = (await page.getByTestId("product-name").innerText()).trim();
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await expect(page).toHaveURL(/\/cart$/);
+  await expect(page.getByTestId("cart-line-name").filter({ hasText: name })).toBeVisible();
+  return name;
+}
+
+async function fillNewAddress(page: Page) {
+  await page.getByLabel("Full name").fill("Robin Shopper");
+  await page.getByLabel("Street address").fill("4 Quay Street");
+  await page.getByLabel("Town or city").fill("Galway");
+  await page.getByLabel("Postal code").fill("H91 X2X2");
+  await page.getByLabel("Country").selectOption("IE");
+}
+
+function outboxHas(to: string, subject: RegExp): boolean {
+  const dir = process.env.E2E_OUTBOX;
+  if (!dir || !fs.existsSync(dir)) return false;
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".eml"))
+    .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+    .some((m) => m.includes(`To: ${to}`) && subject.test(m));
+}
+
+test("guest: two products -> checkout -> confirmation -> e-mail in the outbox", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const email = `guest-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+
+  const first = await addProduct(page, "clothing", 0);
+  const second = await addProduct(page, "home", 1);
+  await expect(page.getByTestId("cart-line")).toHaveCount(2);
+  await expect(page.getByTestId("cart-count")).toHaveText("2");
+
+  // Change a quantity in place.
+  await hydrated(page);
+  const line = page.getByTestId("cart-line").filter({ hasText: first });
+  await line.getByRole("spinbutton").fill("2");
+  await line.getByRole("button", { name: "Update" }).click();
+  await expect(page.getByTestId("cart-count")).toHaveText("3");
+
+  await page.getByTestId("checkout-link").click();
+  await expect(page).toHaveURL(/\/checkout$/);
+  await hydrated(page);
+  await expect(page.getByTestId("review-lines")).toContainText(first);
+  await expect(page.getByTestId("review-lines")).toContainText(second);
+  await page.getByLabel("E-mail for your receipt").fill(email);
+  await fillNewAddress(page);
+  await page.getByLabel(/Express/).check();
+  await page.getByTestId("place-order").click();
+
+  await expect(page).toHaveURL(/\/order\/EMP-\d+$/);
+  await expect(page.getByRole("heading", { name: "Thank you for your order" })).toBeVisible();
+  const number = (await page.getByTestId("order-number").innerText()).trim();
+  await expect(page.getByTestId("order-line")).toHaveCount(2);
+  await expect(page.getByTestId("order-status")).toHaveText("Awaiting payment");
+  await expect(page.getByTestId("payment-instructions")).toContainText(number);
+  await expect(page.getByTestId("cart-count")).toHaveText("0");
+  await expect
+    .poll(() => outboxHas(email, new RegExp(`Subject: Your Emporium order ${number}`)), { timeout: 10_000 })
+    .toBe(true);
+  expect(errors).toEqual([]);
+});
+
+test("signed in: the guest cart survives sign-in and the order is in the history", async ({ page }) => {
+  const email = `member-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+  const password = "harbour-lights-64";
+  // Create the account, then sign out: the shopper returns later as a guest.
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await page.getByTestId("sign-out").click();
+  await expect(page).toHaveURL(/\/$/);
+
+  const name = await addProduct(page, "outdoors", 0);
+  await page.getByTestId("checkout-link").click();
+  await hydrated(page);
+  await page.getByRole("link", { name: "Sign in" }).last().click();
+  await expect(page).toHaveURL(/\/sign-in\?next=\/checkout/);
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/checkout$/);
+  await expect(page.getByTestId("review-lines")).toContainText(name);
+  await expect(page.getByText(`Signed in as ${email}`)).toBeVisible();
+  await hydrated(page);
+  await fillNewAddress(page);
+  await page.getByTestId("place-order").click();
+  await expect(page).toHaveURL(/\/order\/EMP-\d+$/);
+  const number = (await page.getByTestId("order-number").innerText()).trim();
+
+  await page.goto("/account/orders");
+  const row = page.getByTestId("order-row").filter({ hasText: number });
+  await expect(row).toBeVisible();
+  await expect(row).toContainText("Awaiting payment");
+  await row.getByRole("link", { name: number }).click();
+  await expect(page).toHaveURL(new RegExp(`/order/${number}$`));
+  await expect(page.getByTestId("order-line")).toContainText(name);
+});
