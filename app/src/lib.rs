@@ -77,6 +77,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/addresses") view=pages::account::AddressesPage ssr=SsrMode::Async />
                 <Route path=path!("/account/addresses/:id") view=pages::account::AddressEditPage ssr=SsrMode::Async />
                 <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/orders") view=pages::admin::AdminOrdersPage ssr=SsrMode::Async />
                 <Route path=path!("/cart") view=pages::shop::CartPage ssr=SsrMode::Async />
                 <Route path=path!("/checkout") view=pages::shop::CheckoutPageView ssr=SsrMode::Async />
                 <Route path=path!("/order/:number") view=pages::shop::OrderPage ssr=SsrMode::Async />

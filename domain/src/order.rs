@@ -84,6 +84,19 @@ impl OrderStatus {
         }
     }
 
+    /// The actions this state allows, for buttons.
+    pub fn allowed_actions(self) -> Vec<OrderAction> {
+        [
+            OrderAction::MarkPaid,
+            OrderAction::Fulfil,
+            OrderAction::Deliver,
+            OrderAction::Cancel,
+        ]
+        .into_iter()
+        .filter(|a| self.apply(*a).is_ok())
+        .collect()
+    }
+
     /// The state after `action`: pending_payment -> paid -> fulfilled -> delivered, and
     /// cancellation from pending_payment or paid. Anything else is refused.
     pub fn apply(self, action: OrderAction) -> Result<OrderStatus, TransitionError> {
@@ -166,6 +179,14 @@ pub struct CartView {
 }
 
 impl CartView {
+    pub fn empty(currency: crate::Currency) -> Self {
+        Self {
+            lines: Vec::new(),
+            subtotal: Money::zero(currency),
+            notices: Vec::new(),
+        }
+    }
+
     pub fn item_count(&self) -> u32 {
         self.lines.iter().map(|l| l.quantity).sum()
     }
@@ -233,6 +254,44 @@ pub struct OrderView {
     pub ship_to: Vec<String>,
 }
 
+impl OrderAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderAction::MarkPaid => "mark_paid",
+            OrderAction::Fulfil => "fulfil",
+            OrderAction::Deliver => "deliver",
+            OrderAction::Cancel => "cancel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "mark_paid" => OrderAction::MarkPaid,
+            "fulfil" => OrderAction::Fulfil,
+            "deliver" => OrderAction::Deliver,
+            "cancel" => OrderAction::Cancel,
+            _ => return None,
+        })
+    }
+
+    /// The button's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            OrderAction::MarkPaid => "Mark paid",
+            OrderAction::Fulfil => "Mark shipped",
+            OrderAction::Deliver => "Mark delivered",
+            OrderAction::Cancel => "Cancel",
+        }
+    }
+}
+
+/// An order in the admin's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOrderRow {
+    pub summary: OrderSummary,
+    pub email: String,
+}
+
 /// A row of the order history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderSummary {
@@ -281,6 +340,14 @@ mod tests {
             }
         }
         assert_eq!(allowed, 5);
+        assert_eq!(
+            S::PendingPayment.allowed_actions(),
+            [A::MarkPaid, A::Cancel]
+        );
+        assert!(S::Delivered.allowed_actions().is_empty());
+        for a in [A::MarkPaid, A::Fulfil, A::Deliver, A::Cancel] {
+            assert_eq!(OrderAction::parse(a.as_str()), Some(a));
+        }
         assert_eq!(
             S::Fulfilled
                 .apply(A::Cancel)

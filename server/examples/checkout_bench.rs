@@ -7,7 +7,7 @@
 //!   BUYERS=64 SECONDS=10 bench/checkout.sh
 
 use domain::{AddressInput, Currency};
-use services::orders::{OrderError, OrderService, PlaceOrder};
+use services::orders::{LineRequest, OrderError, OrderService, PlaceOrder};
 use services::payments::{ManualPayment, Payments};
 use services::CatalogService;
 use sqlx::postgres::PgPoolOptions;
@@ -66,7 +66,7 @@ async fn run(
                     },
                     shipping_code: "standard".into(),
                     payment_code: "manual".into(),
-                    lines: vec![(sku, 1)],
+                    lines: vec![LineRequest::new(sku, 1)],
                 };
                 let t = Instant::now();
                 match orders.place(&order).await {

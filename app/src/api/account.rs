@@ -45,7 +45,7 @@ pub fn urlencode(s: &str) -> String {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) use server::{require_user, session};
+pub(crate) use server::{client_ip, require_admin, require_user, session};
 
 #[cfg(feature = "ssr")]
 mod server {

@@ -59,10 +59,16 @@ pub(crate) mod server {
     pub async fn cart_owner(create: bool) -> Result<Option<CartOwner>, AppError> {
         let s = super::services()?;
         let session = crate::api::account::session().await?;
-        if let Some(user) = services::auth::session::current_user(&session, &s.auth).await? {
+        fn unavailable<E>(_: E) -> AppError {
+            AppError::Unavailable(CartError::Unavailable.to_string())
+        }
+        // Sessions and carts share Redis: if it is down, say so about the cart.
+        if let Some(user) = services::auth::session::current_user(&session, &s.auth)
+            .await
+            .map_err(unavailable)?
+        {
             return Ok(Some(CartOwner::User(user.id)));
         }
-        let unavailable = |_| AppError::Unavailable(CartError::Unavailable.to_string());
         if let Some(id) = session.get::<String>(CART_KEY).await.map_err(unavailable)? {
             return Ok(Some(CartOwner::Guest(id)));
         }
@@ -136,11 +142,7 @@ pub async fn get_cart() -> Result<CartView, AppError> {
             let s = services()?;
             match server::cart_owner(false).await? {
                 Some(owner) => Ok(s.cart.view(&owner).await?),
-                None => Ok(CartView {
-                    lines: Vec::new(),
-                    subtotal: domain::Money::zero(s.catalog.currency()),
-                    notices: Vec::new(),
-                }),
+                None => Ok(CartView::empty(s.catalog.currency())),
             }
         }
         .await,
@@ -205,16 +207,10 @@ pub async fn get_checkout() -> Result<CheckoutPage, AppError> {
             let owner = server::cart_owner(false).await?;
             let cart = match &owner {
                 Some(owner) => s.cart.view(owner).await?,
-                None => CartView {
-                    lines: Vec::new(),
-                    subtotal: domain::Money::zero(s.catalog.currency()),
-                    notices: Vec::new(),
-                },
+                None => CartView::empty(s.catalog.currency()),
             };
             if cart.lines.is_empty() {
-                return Err(AppError::BadRequest(
-                    "Your cart is empty. Add something before checking out.".into(),
-                ));
+                return Err(services::orders::OrderError::EmptyCart.into());
             }
             let addresses = match &user {
                 Some(u) => s.auth.addresses(u.id).await?,
@@ -304,7 +300,8 @@ pub async fn place_order(
                 Some(u) => u.email.clone(),
                 None => email.unwrap_or_default(),
             };
-            let lines = s.cart.quantities(&owner).await?;
+            let lines = s.cart.checkout_lines(&owner).await?;
+            let ordered: Vec<String> = lines.iter().map(|l| l.sku.clone()).collect();
             let placed = s
                 .orders
                 .place(&services::orders::PlaceOrder {
@@ -319,9 +316,10 @@ pub async fn place_order(
                 .await?;
             if placed.created {
                 tracing::info!(order = %placed.number, "order placed");
-            }
-            if let Err(e) = s.cart.clear(&owner).await {
-                tracing::warn!(error = %e, "order placed but the cart could not be emptied");
+                // Only what was ordered leaves the cart; anything added meanwhile stays.
+                if let Err(e) = s.cart.remove_lines(&owner, &ordered).await {
+                    tracing::warn!(error = %e, "order placed but the cart could not be emptied");
+                }
             }
             server::remember_order(&session, &placed.number).await;
             leptos_axum::redirect(&format!("/order/{}", placed.number));
@@ -351,13 +349,12 @@ pub async fn get_order(number: String) -> Result<OrderView, AppError> {
                 .await
                 .ok()
                 .flatten();
-            match user {
-                Some(u) => Ok(s
-                    .orders
-                    .view(&number, &services::orders::Viewer::User(u.id))
-                    .await?),
-                None => Err(services::orders::OrderError::NotFound.into()),
-            }
+            let viewer = match user {
+                Some(u) if u.is_admin() => services::orders::Viewer::Admin,
+                Some(u) => services::orders::Viewer::User(u.id),
+                None => return Err(services::orders::OrderError::NotFound.into()),
+            };
+            Ok(s.orders.view(&number, &viewer).await?)
         }
         .await,
     )
@@ -380,6 +377,14 @@ pub async fn lookup_order(number: String, email: String) -> Result<(), AppError>
     with_status(
         async move {
             let s = services()?;
+            // Order numbers are sequential: without a limit, anyone knowing an e-mail
+            // address could walk through them.
+            s.auth
+                .limit_attempts(&format!(
+                    "order-lookup:ip:{}",
+                    crate::api::account::client_ip().await
+                ))
+                .await?;
             let number = number.trim().to_uppercase();
             s.orders
                 .view(&number, &services::orders::Viewer::Guest { email })
@@ -387,6 +392,35 @@ pub async fn lookup_order(number: String, email: String) -> Result<(), AppError>
             let session = crate::api::account::session().await?;
             server::remember_order(&session, &number).await;
             leptos_axum::redirect(&format!("/order/{number}"));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The latest orders, for admins.
+#[server(prefix = "/api", endpoint = "admin_orders")]
+pub async fn admin_orders() -> Result<Vec<domain::order::AdminOrderRow>, AppError> {
+    with_status(
+        async move {
+            crate::api::account::require_admin().await?;
+            Ok(services()?.orders.recent(50).await?)
+        }
+        .await,
+    )
+}
+
+/// An admin moves an order along (mark paid, shipped, delivered, or cancel).
+#[server(prefix = "/api", endpoint = "admin_order_action")]
+pub async fn admin_order_action(number: String, action: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let admin = crate::api::account::require_admin().await?;
+            let action = domain::order::OrderAction::parse(&action)
+                .ok_or_else(|| AppError::BadRequest("Unknown order action.".into()))?;
+            let status = services()?.orders.transition(&number, action).await?;
+            tracing::info!(admin = admin.id, order = %number, status = status.as_str(), "order changed by an admin");
+            leptos_axum::redirect("/admin/orders");
             Ok(())
         }
         .await,

@@ -226,7 +226,7 @@ async fn signed_out_account_pages_redirect_to_sign_in_and_back() {
         "/account/addresses",
         "/account/addresses/new",
         "/account/no-such-page",
-        "/admin/orders",
+        "/admin/no-such-page",
         "/admin",
     ] {
         let page = app.visit(&browser, path).await;
@@ -304,7 +304,10 @@ async fn admin_pages_need_the_admin_role() {
     let page = app.visit(&customer, "/admin").await;
     assert_eq!(page.status, 403);
     assert!(page.texts("error-message")[0].contains("administrators only"));
-    assert_eq!(app.visit(&customer, "/admin/orders").await.status, 403);
+    assert_eq!(
+        app.visit(&customer, "/admin/no-such-page").await.status,
+        403
+    );
     assert_eq!(
         app.visit(&customer, "/account/no-such-page").await.status,
         404
@@ -884,6 +887,31 @@ async fn redis_down_sign_in_says_so_and_the_catalog_still_works() {
         .await;
     assert_eq!(shown.status, 200);
     assert!(shown.texts("form-error")[0].contains("temporarily unavailable"));
+
+    // The cart says so clearly.
+    let sku: String = {
+        let pool = sqlx::PgPool::connect(&app.database_url).await.expect("db");
+        sqlx::query_scalar("SELECT sku FROM variants WHERE stock_on_hand > 0 LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .expect("sku")
+    };
+    let add = app
+        .call(
+            &browser,
+            "/api/cart_add",
+            &[("sku", &sku), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(add.status, 503, "{}", add.body);
+    assert!(
+        add.body.contains("Your cart is temporarily unavailable"),
+        "{}",
+        add.body
+    );
+    let cart = app.visit(&browser, "/cart").await;
+    assert_eq!(cart.status, 503);
+    assert!(cart.texts("error-message")[0].contains("Your cart is temporarily unavailable"));
 
     // Browsing works, with or without the (now unreadable) session cookie.
     for client in [&browser, &app.browser()] {

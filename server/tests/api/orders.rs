@@ -7,7 +7,7 @@ use domain::order::OrderAction;
 use domain::{AddressInput, OrderStatus};
 use services::events::consumers::OrderConfirmationEmail;
 use services::events::{Consumer, EventWorker};
-use services::orders::{OrderError, PlaceOrder};
+use services::orders::{LineRequest, OrderError, PlaceOrder};
 use std::sync::Arc;
 
 const PASSWORD: &str = "violet-harbour-19";
@@ -53,7 +53,7 @@ fn order_for(key: &str, sku: &str, qty: u32) -> PlaceOrder {
         address: address(),
         shipping_code: "standard".into(),
         payment_code: "manual".into(),
-        lines: vec![(sku.into(), qty)],
+        lines: vec![LineRequest::new(sku, qty)],
     }
 }
 
@@ -156,7 +156,13 @@ async fn two_hundred_buyers_race_for_ten_units() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_idempotency_key_places_one_order() {
     let app = TestApp::spawn_with(|c| c.event_worker = false).await;
-    let (sku, stock, _) = skus_in_stock(&app, 3, 1).await.remove(0);
+    // The last unit: the second submit must find the order, not "sold out".
+    let (sku, _, _) = skus_in_stock(&app, 1, 1).await.remove(0);
+    app.services
+        .catalog
+        .set_stock(&sku, 1)
+        .await
+        .expect("stock");
     let order = order_for("double-submit-key-0001", &sku, 1);
     let (a, b) = tokio::join!(
         app.services.orders.place(&order),
@@ -176,7 +182,7 @@ async fn the_same_idempotency_key_places_one_order() {
         &format!("SELECT stock_on_hand::bigint FROM variants WHERE sku = '{sku}'"),
     )
     .await;
-    assert_eq!(left, i64::from(stock) - 1, "stock taken once");
+    assert_eq!(left, 0, "stock taken once");
 }
 
 #[tokio::test]
@@ -226,9 +232,11 @@ async fn guest_checkout_over_http_with_database_prices_and_a_confirmation_email(
         .call(&browser, "/api/place_order", &checkout_form(&key))
         .await;
     assert_eq!(placed.status, 200, "{}", placed.body);
-    // A double submit of the same form: no second order.
-    app.call(&browser, "/api/place_order", &checkout_form(&key))
+    // A double submit of the same form: the same order, no second one.
+    let again = app
+        .call(&browser, "/api/place_order", &checkout_form(&key))
         .await;
+    assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(scalar(&app, "SELECT count(*) FROM orders").await, 1);
 
     let number: String = {
@@ -598,6 +606,26 @@ async fn the_order_life_cycle_and_restocking() {
     );
 }
 
+/// Delegates to a consumer and counts the calls.
+struct Counting {
+    inner: Arc<OrderConfirmationEmail>,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Consumer for Counting {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn wants(&self, topic: &str) -> bool {
+        self.inner.wants(topic)
+    }
+    async fn handle(&self, event: &services::events::Event) -> Result<(), String> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.handle(event).await
+    }
+}
+
 #[tokio::test]
 async fn a_redelivered_event_sends_the_confirmation_once() {
     let app = TestApp::spawn_with(|c| c.event_worker = false).await;
@@ -628,9 +656,26 @@ async fn a_redelivered_event_sends_the_confirmation_once() {
     };
     consumer.handle(&event).await.expect("first send");
     // The event is still pending, so the next worker delivers it again.
-    let worker = EventWorker::new(pool.clone(), vec![consumer.clone() as Arc<dyn Consumer>]);
+    let counting = Arc::new(Counting {
+        inner: consumer.clone(),
+        calls: std::sync::atomic::AtomicU32::new(0),
+    });
+    let worker = EventWorker::new(pool.clone(), vec![counting.clone() as Arc<dyn Consumer>]);
     assert_eq!(worker.run_once().await.expect("run"), 1);
     assert_eq!(worker.run_once().await.expect("run"), 0, "marked processed");
+    assert_eq!(counting.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Delivered yet again (say the mark was lost): the consumption record stops a resend.
+    sqlx::query("UPDATE event_log SET processed_at = NULL, available_at = now() WHERE id = $1")
+        .bind(event_id)
+        .execute(&pool)
+        .await
+        .expect("reset");
+    assert_eq!(worker.run_once().await.expect("run"), 1);
+    assert_eq!(
+        counting.calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "not handled twice"
+    );
     let mails = app.outbox_messages(1).await;
     assert_eq!(mails.len(), 1, "one confirmation e-mail, not two");
     assert!(mails[0].contains(&placed.number));
@@ -674,4 +719,76 @@ async fn a_redelivered_event_sends_the_confirmation_once() {
         (1, "failing: boom", true)
     );
     assert_eq!(failing.run_once().await.expect("run"), 0, "not due yet");
+}
+
+#[tokio::test]
+async fn an_admin_marks_an_offline_payment_as_paid() {
+    let app = TestApp::spawn_with(|c| c.event_worker = false).await;
+    let (sku, ..) = skus_in_stock(&app, 1, 1).await.remove(0);
+    let placed = app
+        .services
+        .orders
+        .place(&order_for("admin-flow-key-000001", &sku, 1))
+        .await
+        .expect("place");
+    let customer = app.browser();
+    app.register(&customer, "cleo@example.com", PASSWORD).await;
+    let refused = app
+        .call(
+            &customer,
+            "/api/admin_order_action",
+            &[("number", &placed.number), ("action", "mark_paid")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let admin = app.browser();
+    app.register(&admin, "boss@example.com", PASSWORD).await;
+    app.services
+        .auth
+        .create_or_promote_admin("boss@example.com", None)
+        .await
+        .expect("promote");
+    let page = app.visit(&admin, "/admin/orders").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.texts("admin-order-status"), ["Awaiting payment"]);
+    assert!(page.body.contains(r#"value="mark_paid""#) && page.body.contains(r#"value="cancel""#));
+    let paid = app
+        .call(
+            &admin,
+            "/api/admin_order_action",
+            &[("number", &placed.number), ("action", "mark_paid")],
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{}", paid.body);
+    assert_eq!(
+        app.visit(&admin, "/admin/orders")
+            .await
+            .texts("admin-order-status"),
+        ["Paid"]
+    );
+    // An action the state does not allow is a clear 400, not a 500.
+    let again = app
+        .call(
+            &admin,
+            "/api/admin_order_action",
+            &[("number", &placed.number), ("action", "deliver")],
+        )
+        .await;
+    assert_eq!(again.status, 400);
+    assert!(
+        again
+            .body
+            .contains("An order that is paid cannot be marked as delivered."),
+        "{}",
+        again.body
+    );
+    let bogus = app
+        .call(
+            &admin,
+            "/api/admin_order_action",
+            &[("number", &placed.number), ("action", "refund")],
+        )
+        .await;
+    assert_eq!(bogus.status, 400);
 }

@@ -599,6 +599,14 @@ impl AuthService {
         Ok(true)
     }
 
+    /// Counts an attempt at something guessable (an order lookup) against the per-IP
+    /// sign-in limit; over it, `Throttled`.
+    pub async fn limit_attempts(&self, key: &str) -> Result<(), AuthError> {
+        self.throttle
+            .hit(key, self.limit(self.settings.sign_in_per_ip))
+            .await
+    }
+
     /// Figures for the admin dashboard.
     pub async fn admin_overview(&self) -> Result<AdminOverview, AuthError> {
         let r = sqlx::query!(

@@ -7,6 +7,7 @@
 //! catalog and tells the shopper what changed.
 
 use crate::catalog::{CatalogError, CatalogService, VariantSnapshot};
+use crate::orders::LineRequest;
 use domain::order::{MAX_CART_LINES, MAX_LINE_QUANTITY};
 use domain::{CartLine, CartNotice, CartView, Money};
 use redis::aio::ConnectionManager;
@@ -137,39 +138,50 @@ impl CartService {
         }
     }
 
+    /// The stored lines; reading counts as activity and renews the cart's expiry.
     async fn read(&self, owner: &CartOwner) -> Result<HashMap<String, Stored>, CartError> {
         let mut redis = self.redis.clone();
-        let mut cmd = redis::cmd("HGETALL");
-        cmd.arg(self.key(owner));
-        let raw: HashMap<String, String> = bounded(cmd.query_async(&mut redis)).await?;
+        let key = self.key(owner);
+        let mut pipe = redis::pipe();
+        pipe.hgetall(&key)
+            .expire(&key, Self::ttl_secs_of(owner))
+            .ignore();
+        let (raw,): (HashMap<String, String>,) = bounded(pipe.query_async(&mut redis)).await?;
         Ok(raw
             .into_iter()
             .filter_map(|(sku, v)| serde_json::from_str(&v).ok().map(|s| (sku, s)))
             .collect())
     }
 
-    /// Replaces the cart with `lines` and renews its expiry, atomically.
+    fn ttl_secs_of(owner: &CartOwner) -> i64 {
+        i64::try_from(Self::ttl(owner).as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// Sets and deletes single lines and renews the expiry, atomically. Only the lines
+    /// named are touched, so two tabs changing different items never undo each other.
     async fn write(
         &self,
         owner: &CartOwner,
-        lines: &HashMap<String, Stored>,
+        set: &[(String, Stored)],
+        delete: &[String],
     ) -> Result<(), CartError> {
+        if set.is_empty() && delete.is_empty() {
+            return Ok(());
+        }
         let key = self.key(owner);
         let mut pipe = redis::pipe();
-        pipe.atomic().del(&key).ignore();
-        if !lines.is_empty() {
-            let fields: Vec<(String, String)> = lines
+        pipe.atomic();
+        if !set.is_empty() {
+            let fields: Vec<(String, String)> = set
                 .iter()
                 .map(|(sku, s)| (sku.clone(), serde_json::to_string(s).unwrap_or_default()))
                 .collect();
-            pipe.hset_multiple(&key, &fields)
-                .ignore()
-                .expire(
-                    &key,
-                    i64::try_from(Self::ttl(owner).as_secs()).unwrap_or(i64::MAX),
-                )
-                .ignore();
+            pipe.hset_multiple(&key, &fields).ignore();
         }
+        if !delete.is_empty() {
+            pipe.hdel(&key, delete).ignore();
+        }
+        pipe.expire(&key, Self::ttl_secs_of(owner)).ignore();
         let mut redis = self.redis.clone();
         bounded(pipe.query_async::<()>(&mut redis)).await
     }
@@ -206,7 +218,7 @@ impl CartService {
     /// stock (counting what is already in the cart) or the cart's limits.
     pub async fn add(&self, owner: &CartOwner, sku: &str, quantity: u32) -> Result<(), CartError> {
         let variant = self.buyable(sku).await?;
-        let mut lines = self.read(owner).await?;
+        let lines = self.read(owner).await?;
         let in_cart = lines.get(&variant.sku).map_or(0, |s| s.q);
         if !lines.contains_key(&variant.sku) && lines.len() >= MAX_CART_LINES {
             return Err(CartError::Invalid(format!(
@@ -225,15 +237,12 @@ impl CartService {
         let t = lines
             .get(&variant.sku)
             .map_or_else(|| chrono::Utc::now().timestamp_millis(), |s| s.t);
-        lines.insert(
-            variant.sku.clone(),
-            Stored {
-                q: wanted,
-                p: variant.price.amount_minor(),
-                t,
-            },
-        );
-        self.write(owner, &lines).await
+        let stored = Stored {
+            q: wanted,
+            p: variant.price.amount_minor(),
+            t,
+        };
+        self.write(owner, &[(variant.sku, stored)], &[]).await
     }
 
     /// Sets the quantity of a line already in the cart.
@@ -243,7 +252,7 @@ impl CartService {
         sku: &str,
         quantity: u32,
     ) -> Result<(), CartError> {
-        let mut lines = self.read(owner).await?;
+        let lines = self.read(owner).await?;
         let sku = sku.trim().to_uppercase();
         let Some(stored) = lines.get(&sku).copied() else {
             return Err(CartError::UnknownSku);
@@ -252,26 +261,33 @@ impl CartService {
         if quantity > available_units(&variant) {
             return Err(CartError::Invalid(stock_message(&variant, 0)));
         }
-        lines.insert(
-            sku,
-            Stored {
-                q: quantity,
-                ..stored
-            },
-        );
-        self.write(owner, &lines).await
+        let line = Stored {
+            q: quantity,
+            ..stored
+        };
+        self.write(owner, &[(sku, line)], &[]).await
     }
 
     pub async fn remove(&self, owner: &CartOwner, sku: &str) -> Result<(), CartError> {
-        let mut lines = self.read(owner).await?;
-        if lines.remove(&sku.trim().to_uppercase()).is_none() {
+        let lines = self.read(owner).await?;
+        let sku = sku.trim().to_uppercase();
+        if !lines.contains_key(&sku) {
             return Err(CartError::UnknownSku);
         }
-        self.write(owner, &lines).await
+        self.write(owner, &[], &[sku]).await
     }
 
+    /// Takes out the given lines (after they were ordered); anything added meanwhile stays.
+    pub async fn remove_lines(&self, owner: &CartOwner, skus: &[String]) -> Result<(), CartError> {
+        self.write(owner, &[], skus).await
+    }
+
+    /// Deletes the whole cart.
     pub async fn clear(&self, owner: &CartOwner) -> Result<(), CartError> {
-        self.write(owner, &HashMap::new()).await
+        let mut redis = self.redis.clone();
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(self.key(owner));
+        bounded(cmd.query_async::<()>(&mut redis)).await
     }
 
     /// Items in the cart, for the header; no catalog reads.
@@ -283,11 +299,11 @@ impl CartService {
     /// removed, quantities above the stock reduced, and each change is reported once (the
     /// stored cart is updated to what was shown).
     pub async fn view(&self, owner: &CartOwner) -> Result<CartView, CartError> {
-        let mut lines = self.read(owner).await?;
+        let lines = self.read(owner).await?;
         let variants = self.variants(lines.keys().cloned().collect()).await?;
         let mut notices = Vec::new();
-        let mut changed = false;
-        let mut ordered: Vec<(String, Stored)> = lines.clone().into_iter().collect();
+        let (mut updated, mut removed) = (Vec::new(), Vec::new());
+        let mut ordered: Vec<(String, Stored)> = lines.into_iter().collect();
         ordered.sort_by_key(|(sku, s)| (s.t, sku.clone()));
         let mut out = Vec::new();
         let mut subtotal: Option<Money> = None;
@@ -297,8 +313,7 @@ impl CartService {
                     .get(&sku)
                     .map_or_else(|| sku.clone(), |v| v.product_name.clone());
                 notices.push(CartNotice::NoLongerAvailable { name });
-                lines.remove(&sku);
-                changed = true;
+                removed.push(sku);
                 continue;
             };
             let stock = available_units(v);
@@ -306,10 +321,10 @@ impl CartService {
                 notices.push(CartNotice::SoldOut {
                     name: v.product_name.clone(),
                 });
-                lines.remove(&sku);
-                changed = true;
+                removed.push(sku);
                 continue;
             }
+            let before = stored;
             if stored.q > stock {
                 notices.push(CartNotice::QuantityReduced {
                     name: v.product_name.clone(),
@@ -317,7 +332,6 @@ impl CartService {
                     to: stock,
                 });
                 stored.q = stock;
-                changed = true;
             }
             if stored.p != v.price.amount_minor() {
                 notices.push(CartNotice::PriceChanged {
@@ -326,9 +340,10 @@ impl CartService {
                     now: v.price,
                 });
                 stored.p = v.price.amount_minor();
-                changed = true;
             }
-            lines.insert(sku.clone(), stored);
+            if stored != before {
+                updated.push((sku.clone(), stored));
+            }
             let line_total = v
                 .price
                 .checked_mul(stored.q)
@@ -351,9 +366,7 @@ impl CartService {
                 line_total,
             });
         }
-        if changed {
-            self.write(owner, &lines).await?;
-        }
+        self.write(owner, &updated, &removed).await?;
         Ok(CartView {
             lines: out,
             subtotal: subtotal.unwrap_or_else(|| Money::zero(self.catalog.currency())),
@@ -369,27 +382,23 @@ impl CartService {
         if guest_lines.is_empty() {
             return Ok(());
         }
-        let mut user_lines = self.read(user).await?;
-        let variants = self.variants(guest_lines.keys().cloned().collect()).await?;
-        for (sku, g) in guest_lines {
-            let cap = variants
-                .get(&sku)
-                .filter(|v| v.available)
-                .map_or(g.q, |v| available_units(v).max(1))
-                .min(MAX_LINE_QUANTITY);
-            let merged = match user_lines.get(&sku) {
-                Some(u) => Stored {
-                    q: (u.q + g.q).min(cap.max(u.q)),
-                    ..*u
-                },
-                None => Stored {
-                    q: g.q.min(cap),
-                    ..g
-                },
-            };
-            user_lines.insert(sku, merged);
-        }
-        self.write(user, &user_lines).await?;
+        let user_lines = self.read(user).await?;
+        // Quantities add up to the per-line limit; the next view lowers any line above
+        // the stock and tells the shopper, so nothing is dropped silently.
+        let merged: Vec<(String, Stored)> = guest_lines
+            .into_iter()
+            .map(|(sku, g)| {
+                let line = match user_lines.get(&sku) {
+                    Some(u) => Stored {
+                        q: (u.q + g.q).min(MAX_LINE_QUANTITY),
+                        ..*u
+                    },
+                    None => g,
+                };
+                (sku, line)
+            })
+            .collect();
+        self.write(user, &merged, &[]).await?;
         self.clear(guest).await
     }
 
@@ -401,11 +410,18 @@ impl CartService {
         bounded(cmd.query_async(&mut redis)).await
     }
 
-    /// (SKU, quantity) of each line, for checkout.
-    pub async fn quantities(&self, owner: &CartOwner) -> Result<Vec<(String, u32)>, CartError> {
+    /// The lines to order: SKU, quantity and the unit price the shopper last saw.
+    pub async fn checkout_lines(&self, owner: &CartOwner) -> Result<Vec<LineRequest>, CartError> {
         let mut lines: Vec<(String, Stored)> = self.read(owner).await?.into_iter().collect();
         lines.sort_by_key(|(sku, s)| (s.t, sku.clone()));
-        Ok(lines.into_iter().map(|(sku, s)| (sku, s.q)).collect())
+        Ok(lines
+            .into_iter()
+            .map(|(sku, s)| LineRequest {
+                sku,
+                quantity: s.q,
+                seen_unit_minor: Some(s.p),
+            })
+            .collect())
     }
 }
 

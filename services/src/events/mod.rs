@@ -1,10 +1,10 @@
 //! The event worker: reads the event log (the transactional outbox) and hands each event
 //! to the consumers that want it.
 //!
-//! Delivery is at least once. A batch is claimed with `FOR UPDATE SKIP LOCKED`, so any
-//! number of workers (on any number of instances) share the log without taking the same
-//! event; an event is marked processed only after every consumer succeeded, and a failed
-//! one is retried later with exponential backoff. Consumers record what they did in
+//! Delivery is at least once. A batch is claimed with `FOR UPDATE SKIP LOCKED` and a lease,
+//! so any number of workers (on any number of instances) share the log without taking the
+//! same event; an event is marked processed only after every consumer succeeded, a failed
+//! one is retried later with exponential backoff, and after 10 attempts it is parked. Consumers record what they did in
 //! `event_consumptions` and must themselves be idempotent, because a crash between their
 //! side effect and that record delivers the event again.
 
@@ -33,6 +33,9 @@ pub trait Consumer: Send + Sync {
     async fn handle(&self, event: &Event) -> Result<(), String>;
 }
 
+/// After this many failed deliveries an event is parked for an operator.
+pub const MAX_ATTEMPTS: i32 = 10;
+
 /// Retries wait 2^attempts seconds, at most 10 minutes.
 fn backoff(attempts: i32) -> Duration {
     Duration::from_secs(
@@ -58,91 +61,123 @@ impl EventWorker {
     }
 
     /// Processes one batch of due events; returns how many were taken.
+    ///
+    /// The batch is claimed with a lease (its `available_at` moved 5 minutes ahead) in a
+    /// short transaction; consumers then run outside any transaction, and each outcome is
+    /// written on its own. A worker that dies mid-batch leaves its events to be taken
+    /// again when the lease ends.
     pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
         let events = sqlx::query!(
-            "SELECT id, topic, payload, attempts FROM event_log
-             WHERE processed_at IS NULL AND available_at <= now()
-             ORDER BY id LIMIT $1
-             FOR UPDATE SKIP LOCKED",
+            "UPDATE event_log SET available_at = now() + interval '5 minutes', attempts = attempts + 1
+             WHERE id IN (
+                 SELECT id FROM event_log
+                 WHERE processed_at IS NULL AND available_at <= now()
+                 ORDER BY id LIMIT $1
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING id, topic, payload, attempts",
             self.batch
         )
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.pool)
         .await?;
         let taken = events.len();
-        for row in events {
-            let event = Event {
+        let mut events: Vec<Event> = events
+            .into_iter()
+            .map(|row| Event {
                 id: row.id,
                 topic: row.topic,
                 payload: row.payload,
                 attempts: row.attempts,
-            };
-            let mut failure = None;
-            for consumer in self.consumers.iter().filter(|c| c.wants(&event.topic)) {
-                let done = sqlx::query_scalar!(
-                    r#"SELECT EXISTS (SELECT 1 FROM event_consumptions WHERE event_id = $1 AND consumer = $2) AS "done!""#,
-                    event.id,
-                    consumer.name()
-                )
-                .fetch_one(&mut *tx)
-                .await?;
-                if done {
-                    continue;
-                }
-                match consumer.handle(&event).await {
-                    Ok(()) => {
-                        sqlx::query!(
-                            "INSERT INTO event_consumptions (event_id, consumer) VALUES ($1, $2)
-                             ON CONFLICT DO NOTHING",
-                            event.id,
-                            consumer.name()
-                        )
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    Err(e) => {
-                        tracing::warn!(event = event.id, topic = %event.topic, consumer = consumer.name(), error = %e, "event consumer failed; will retry");
-                        failure = Some(format!("{}: {e}", consumer.name()));
-                        break;
-                    }
-                }
-            }
-            match failure {
-                None => {
-                    sqlx::query!(
-                        "UPDATE event_log SET processed_at = now() WHERE id = $1",
-                        event.id
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Some(error) => {
-                    let wait = backoff(event.attempts + 1);
-                    sqlx::query!(
-                        "UPDATE event_log SET attempts = attempts + 1, last_error = $2,
-                             available_at = now() + make_interval(secs => $3)
-                         WHERE id = $1",
-                        event.id,
-                        error,
-                        wait.as_secs_f64()
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
+            })
+            .collect();
+        events.sort_by_key(|e| e.id);
+        for event in events {
+            self.deliver(&event).await?;
         }
-        tx.commit().await?;
         Ok(taken)
     }
 
+    async fn deliver(&self, event: &Event) -> Result<(), sqlx::Error> {
+        let mut failure = None;
+        for consumer in self.consumers.iter().filter(|c| c.wants(&event.topic)) {
+            let done = sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM event_consumptions WHERE event_id = $1 AND consumer = $2) AS "done!""#,
+                event.id,
+                consumer.name()
+            )
+            .fetch_one(&self.pool)
+            .await?;
+            if done {
+                continue;
+            }
+            match consumer.handle(event).await {
+                Ok(()) => {
+                    sqlx::query!(
+                        "INSERT INTO event_consumptions (event_id, consumer) VALUES ($1, $2)
+                         ON CONFLICT DO NOTHING",
+                        event.id,
+                        consumer.name()
+                    )
+                    .execute(&self.pool)
+                    .await?;
+                }
+                Err(e) => {
+                    tracing::warn!(event = event.id, topic = %event.topic, consumer = consumer.name(), error = %e, "event consumer failed");
+                    failure = Some(format!("{}: {e}", consumer.name()));
+                    break;
+                }
+            }
+        }
+        match failure {
+            None => {
+                sqlx::query!(
+                    "UPDATE event_log SET processed_at = now() WHERE id = $1",
+                    event.id
+                )
+                .execute(&self.pool)
+                .await?;
+            }
+            Some(error) if event.attempts >= MAX_ATTEMPTS => {
+                // Parked: kept for an operator to look at, never retried on its own.
+                tracing::error!(event = event.id, topic = %event.topic, %error, "event gave up after {MAX_ATTEMPTS} attempts");
+                sqlx::query!(
+                    "UPDATE event_log SET last_error = $2, available_at = 'infinity' WHERE id = $1",
+                    event.id,
+                    error
+                )
+                .execute(&self.pool)
+                .await?;
+            }
+            Some(error) => {
+                let wait = backoff(event.attempts);
+                sqlx::query!(
+                    "UPDATE event_log SET last_error = $2, available_at = now() + make_interval(secs => $3)
+                     WHERE id = $1",
+                    event.id,
+                    error,
+                    wait.as_secs_f64()
+                )
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs until the process ends: a batch, then a short sleep when there was nothing.
+    /// A panicking consumer costs one batch (its events come back after the lease), not
+    /// the worker.
     pub async fn run(self) {
         loop {
-            match self.run_once().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-                Err(e) => {
+            let worker = self.clone();
+            match tokio::spawn(async move { worker.run_once().await }).await {
+                Ok(Ok(n)) if n > 0 => continue,
+                Ok(Ok(_)) => tokio::time::sleep(Duration::from_millis(250)).await,
+                Ok(Err(e)) => {
                     tracing::error!(error = %e, "event worker could not read the event log");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "event worker batch panicked");
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
             }

@@ -160,8 +160,13 @@ pub fn order_confirmation(
     if !order.payment_instructions.is_empty() {
         text.push_str(&format!("{}\n", order.payment_instructions));
     }
-    let link = format!("{public_url}/order/{}", order.number);
-    text.push_str(&format!("\nSee your order: {link}\n\n— {shop}\n"));
+    // The lookup page works on any device (the order page only for the browser or
+    // account that placed it).
+    let link = format!("{public_url}/order-lookup");
+    text.push_str(&format!(
+        "\nFind your order at {link} with the number {} and this e-mail address.\n\n— {shop}\n",
+        order.number
+    ));
     let mut paragraphs = vec![
         format!(
             "Thank you for your order {}. We will e-mail you again when it ships.",
@@ -173,7 +178,7 @@ pub fn order_confirmation(
     if !order.payment_instructions.is_empty() {
         paragraphs.push(order.payment_instructions.clone());
     }
-    let html = html_page(shop, "Thank you for your order", &paragraphs, Some(("See your order", &link)))
+    let html = html_page(shop, "Thank you for your order", &paragraphs, Some(("Find your order", &link)))
         .replace("</h1>", &format!("</h1><table style=\"width:100%;border-collapse:collapse;margin:0 0 16px\">{rows}</table>"));
     OutgoingEmail {
         to: order.email.clone(),

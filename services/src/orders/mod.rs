@@ -24,7 +24,8 @@ pub enum OrderError {
     Invalid(Vec<FieldError>),
     #[error("Your cart is empty. Add something before checking out.")]
     EmptyCart,
-    /// Items that cannot be bought in the asked quantity; the order was not placed.
+    /// Items that cannot be bought as asked (sold out, gone, or their price changed since
+    /// the shopper saw it); the order was not placed.
     #[error("{}", .0.join(" "))]
     SoldOut(Vec<String>),
     #[error("order not found")]
@@ -46,8 +47,27 @@ pub struct PlaceOrder {
     pub address: AddressInput,
     pub shipping_code: String,
     pub payment_code: String,
-    /// (SKU, quantity); prices come from the database, never from here.
-    pub lines: Vec<(String, u32)>,
+    pub lines: Vec<LineRequest>,
+}
+
+/// One line of a checkout. Prices come from the database, never from here; the price the
+/// shopper last saw is only compared, so a change is told before anything is charged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRequest {
+    pub sku: String,
+    pub quantity: u32,
+    /// Unit price (minor units) shown to the shopper, if known.
+    pub seen_unit_minor: Option<i64>,
+}
+
+impl LineRequest {
+    pub fn new(sku: impl Into<String>, quantity: u32) -> Self {
+        Self {
+            sku: sku.into(),
+            quantity,
+            seen_unit_minor: None,
+        }
+    }
 }
 
 /// The result of placing: the order's number, and whether this call created it (false
@@ -57,6 +77,9 @@ pub struct PlacedOrder {
     pub id: i64,
     pub number: String,
     pub created: bool,
+    /// What the shopper does next to pay, when this call created the order and the
+    /// provider answered (Stripe's client secret, or offline instructions).
+    pub payment: Option<crate::payments::PaymentNext>,
 }
 
 /// Who is asking to see an order. Anyone else gets "not found".
@@ -71,6 +94,8 @@ pub enum Viewer {
     Session {
         numbers: Vec<String>,
     },
+    /// An administrator: every order.
+    Admin,
 }
 
 /// Handle to orders; cheap to clone.
@@ -98,6 +123,15 @@ fn money(minor: i64, currency: &str) -> Money {
         minor,
         Currency::parse(currency.trim()).unwrap_or(Currency::Usd),
     )
+}
+
+/// Shipping is free once the subtotal reaches the method's threshold.
+fn shipping_price(price_minor: i64, free_over_minor: Option<i64>, subtotal: Money) -> i64 {
+    if free_over_minor.is_some_and(|t| subtotal.amount_minor() >= t) {
+        0
+    } else {
+        price_minor
+    }
 }
 
 fn overflow(e: domain::MoneyError) -> OrderError {
@@ -130,16 +164,14 @@ impl OrderService {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| {
-                let free = r
-                    .free_over_minor
-                    .is_some_and(|t| subtotal.amount_minor() >= t);
-                ShippingOption {
-                    code: r.code,
-                    name: r.name,
-                    description: r.description,
-                    price: money(if free { 0 } else { r.price_minor }, &r.currency),
-                }
+            .map(|r| ShippingOption {
+                price: money(
+                    shipping_price(r.price_minor, r.free_over_minor, subtotal),
+                    &r.currency,
+                ),
+                code: r.code,
+                name: r.name,
+                description: r.description,
             })
             .collect())
     }
@@ -163,6 +195,26 @@ impl OrderService {
             id: r.id,
             number: r.number,
             created: false,
+            payment: None,
+        }))
+    }
+
+    async fn existing_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        idempotency_key: &str,
+    ) -> Result<Option<PlacedOrder>, OrderError> {
+        Ok(sqlx::query!(
+            "SELECT id, number FROM orders WHERE idempotency_key = $1",
+            idempotency_key
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| PlacedOrder {
+            id: r.id,
+            number: r.number,
+            created: false,
+            payment: None,
         }))
     }
 
@@ -189,8 +241,13 @@ impl OrderService {
         }
         // One line per SKU; quantities of repeated SKUs add up.
         let mut wanted: BTreeMap<String, u32> = BTreeMap::new();
-        for (sku, qty) in &order.lines {
-            *wanted.entry(sku.trim().to_uppercase()).or_default() += qty;
+        let mut seen: BTreeMap<String, i64> = BTreeMap::new();
+        for line in &order.lines {
+            let sku = line.sku.trim().to_uppercase();
+            *wanted.entry(sku.clone()).or_default() += line.quantity;
+            if let Some(p) = line.seen_unit_minor {
+                seen.insert(sku, p);
+            }
         }
         if wanted.is_empty() {
             return Err(OrderError::EmptyCart);
@@ -219,6 +276,14 @@ impl OrderService {
         let skus: Vec<String> = wanted.keys().cloned().collect();
 
         let mut tx = self.pool.begin().await?;
+        // One checkout per key at a time: a double submit waits here, then finds the
+        // order the first one placed instead of competing with it for stock.
+        sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(done) = self.existing_in(&mut tx, key).await? {
+            return Ok(done);
+        }
         // Locks in id order, so two orders for the same items never deadlock.
         let locked = sqlx::query_as!(
             LockedVariant,
@@ -247,6 +312,14 @@ impl OrderService {
                     v.name,
                     if v.stock == 1 { "is" } else { "are" }
                 )),
+                Some(v) if seen.get(sku).is_some_and(|p| *p != v.price_minor) => {
+                    problems.push(format!(
+                        "The price of {} changed from {} to {}.",
+                        v.name,
+                        money(seen[sku], &v.currency),
+                        money(v.price_minor, &v.currency)
+                    ));
+                }
                 Some(_) => {}
             }
         }
@@ -265,10 +338,10 @@ impl OrderService {
             subtotal = subtotal.checked_add(total).map_err(overflow)?;
             lines.push((v, qty, unit, total));
         }
-        let free = shipping
-            .free_over_minor
-            .is_some_and(|t| subtotal.amount_minor() >= t);
-        let shipping_cost = Money::new(if free { 0 } else { shipping.price_minor }, currency);
+        let shipping_cost = Money::new(
+            shipping_price(shipping.price_minor, shipping.free_over_minor, subtotal),
+            currency,
+        );
         let taxable = subtotal.checked_add(shipping_cost).map_err(overflow)?;
         let tax = taxable.apply_rate_bps(tax_rate_bps).map_err(overflow)?;
         let grand_total = taxable.checked_add(tax).map_err(overflow)?;
@@ -382,17 +455,38 @@ impl OrderService {
         if !sold_out.is_empty() {
             self.catalog.invalidate_cache();
         }
-        let _intent = payment
+        // The order stands whatever the provider says: a failed intent leaves it awaiting
+        // payment (the provider is asked again from the order page in the Stripe issue).
+        let intent = payment
             .create_intent(&PaymentRequest {
                 order_number: inserted.number.clone(),
                 email: email.as_str().to_owned(),
                 total: grand_total,
             })
-            .await?;
+            .await;
+        let next = match intent {
+            Ok(intent) => {
+                if let Some(reference) = &intent.reference {
+                    sqlx::query!(
+                        "UPDATE orders SET payment_reference = $2 WHERE id = $1",
+                        inserted.id,
+                        reference
+                    )
+                    .execute(&self.pool)
+                    .await?;
+                }
+                Some(intent.next)
+            }
+            Err(e) => {
+                tracing::warn!(order = %inserted.number, error = %e, "payment intent failed; the order awaits payment");
+                None
+            }
+        };
         Ok(PlacedOrder {
             id: inserted.id,
             number: inserted.number,
             created: true,
+            payment: next,
         })
     }
 
@@ -421,6 +515,14 @@ impl OrderService {
         .execute(&mut *tx)
         .await?;
         if to == OrderStatus::Cancelled {
+            // The same lock order as placing: by variant id.
+            sqlx::query!(
+                "SELECT v.id FROM variants v JOIN order_lines l ON l.variant_id = v.id
+                 WHERE l.order_id = $1 ORDER BY v.id FOR UPDATE OF v",
+                row.id
+            )
+            .fetch_all(&mut *tx)
+            .await?;
             sqlx::query!(
                 "UPDATE variants v SET stock_on_hand = v.stock_on_hand + l.quantity, updated_at = now()
                  FROM order_lines l WHERE l.order_id = $1 AND l.variant_id = v.id",
@@ -461,6 +563,7 @@ impl OrderService {
             Viewer::User(id) => r.user_id == Some(*id),
             Viewer::Guest { email } => Email::parse(email).is_ok_and(|e| e.as_str() == r.email),
             Viewer::Session { numbers } => numbers.contains(&r.number),
+            Viewer::Admin => true,
         };
         if !allowed {
             return Err(OrderError::NotFound);
@@ -525,26 +628,53 @@ impl OrderService {
         })
     }
 
-    /// The user's orders, newest first.
-    pub async fn history(&self, user_id: i64) -> Result<Vec<OrderSummary>, OrderError> {
+    /// Orders newest first, with their e-mail: one user's, or everyone's.
+    async fn summaries(
+        &self,
+        user_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<domain::order::AdminOrderRow>, OrderError> {
         let rows = sqlx::query!(
-            r#"SELECT o.number, o.status, o.currency, o.total_minor, o.created_at,
+            r#"SELECT o.number, o.email, o.status, o.currency, o.total_minor, o.created_at,
                       (SELECT COALESCE(sum(quantity), 0) FROM order_lines l WHERE l.order_id = o.id) AS "items!"
-               FROM orders o WHERE o.user_id = $1 ORDER BY o.created_at DESC, o.id DESC LIMIT 100"#,
-            user_id
+               FROM orders o WHERE ($1::bigint IS NULL OR o.user_id = $1)
+               ORDER BY o.id DESC LIMIT $2"#,
+            user_id,
+            limit
         )
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| OrderSummary {
-                number: r.number,
-                status: OrderStatus::parse(&r.status).unwrap_or(OrderStatus::PendingPayment),
-                placed_at: r.created_at.format("%-d %B %Y").to_string(),
-                item_count: u32::try_from(r.items).unwrap_or(0),
-                total: money(r.total_minor, &r.currency),
+            .map(|r| domain::order::AdminOrderRow {
+                summary: OrderSummary {
+                    number: r.number,
+                    status: OrderStatus::parse(&r.status).unwrap_or(OrderStatus::PendingPayment),
+                    placed_at: r.created_at.format("%-d %B %Y").to_string(),
+                    item_count: u32::try_from(r.items).unwrap_or(0),
+                    total: money(r.total_minor, &r.currency),
+                },
+                email: r.email,
             })
             .collect())
+    }
+
+    /// The user's orders, newest first.
+    pub async fn history(&self, user_id: i64) -> Result<Vec<OrderSummary>, OrderError> {
+        Ok(self
+            .summaries(Some(user_id), 100)
+            .await?
+            .into_iter()
+            .map(|r| r.summary)
+            .collect())
+    }
+
+    /// The latest orders of the shop, for the admin.
+    pub async fn recent(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<domain::order::AdminOrderRow>, OrderError> {
+        self.summaries(None, limit).await
     }
 
     /// The e-mail an order was placed with and its number, by id (for event consumers).
