@@ -117,3 +117,19 @@ test("signed in: the guest cart survives sign-in and the order is in the history
   await expect(page).toHaveURL(new RegExp(`/order/${number}$`));
   await expect(page.getByTestId("order-line")).toContainText(name);
 });
+
+test("the cart works before hydration (plain form posts)", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/c/clothing?in_stock=1");
+  await page.getByTestId("product-card").first().locator("a").first().click();
+  await expect(page).toHaveURL(/\/p\//);
+  const name = (await page.getByTestId("product-name").innerText()).trim();
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await expect(page).toHaveURL(/\/cart$/);
+  await expect(page.getByTestId("cart-line-name")).toHaveText(name);
+  await expect(page.getByTestId("cart-count")).toHaveText("1");
+  await page.getByRole("button", { name: /^Remove/ }).click();
+  await expect(page.getByTestId("empty-cart")).toBeVisible();
+  await context.close();
+});
