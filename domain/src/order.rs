@@ -209,6 +209,45 @@ pub struct PaymentOption {
     pub description: String,
 }
 
+/// What an order costs: subtotal, shipping, tax on both (by the country's rate) and the
+/// total. Placing an order and the checkout review compute it the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub subtotal: Money,
+    pub shipping: Money,
+    pub tax_rate_bps: u32,
+    pub tax: Money,
+    pub total: Money,
+}
+
+impl Quote {
+    pub fn compute(
+        subtotal: Money,
+        shipping: Money,
+        tax_rate_bps: u32,
+    ) -> Result<Quote, crate::MoneyError> {
+        let taxable = subtotal.checked_add(shipping)?;
+        let tax = taxable.apply_rate_bps(tax_rate_bps)?;
+        Ok(Quote {
+            subtotal,
+            shipping,
+            tax_rate_bps,
+            tax,
+            total: taxable.checked_add(tax)?,
+        })
+    }
+
+    /// "20%" or "8.5%".
+    pub fn tax_rate_label(&self) -> String {
+        let whole = self.tax_rate_bps / 100;
+        match self.tax_rate_bps % 100 {
+            0 => format!("{whole}%"),
+            rest if rest % 10 == 0 => format!("{whole}.{}%", rest / 10),
+            rest => format!("{whole}.{rest:02}%"),
+        }
+    }
+}
+
 /// Everything the checkout page needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutPage {
@@ -220,6 +259,9 @@ pub struct CheckoutPage {
     pub payments: Vec<PaymentOption>,
     /// A fresh key for this checkout: a double submit places one order.
     pub idempotency_key: String,
+    /// The review's totals for the preselected country and shipping method.
+    pub quote: Quote,
+    pub country: String,
 }
 
 /// One line of a placed order (a snapshot).
@@ -358,6 +400,31 @@ mod tests {
         for s in all {
             assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn quotes_tax_subtotal_and_shipping() {
+        let usd = |m| Money::new(m, crate::Currency::Usd);
+        let q = Quote::compute(usd(10_000), usd(595), 2000).expect("quote");
+        assert_eq!(q.tax, usd(2119));
+        assert_eq!(q.total, usd(12_714));
+        assert_eq!(q.tax_rate_label(), "20%");
+        assert_eq!(
+            Quote {
+                tax_rate_bps: 2550,
+                ..q.clone()
+            }
+            .tax_rate_label(),
+            "25.5%"
+        );
+        assert_eq!(
+            Quote {
+                tax_rate_bps: 810,
+                ..q
+            }
+            .tax_rate_label(),
+            "8.1%"
+        );
     }
 
     #[test]

@@ -63,6 +63,9 @@ test("guest: two products -> checkout -> confirmation -> e-mail in the outbox", 
   await page.getByLabel("E-mail for your receipt").fill(email);
   await fillNewAddress(page);
   await page.getByLabel(/Express/).check();
+  // The review follows the choices: Irish VAT, express shipping.
+  await expect(page.getByText("Tax (23%)")).toBeVisible();
+  await expect(page.getByTestId("review-shipping")).toHaveText("$14.95");
   await page.getByTestId("place-order").click();
 
   await expect(page).toHaveURL(/\/order\/EMP-\d+$/);

@@ -216,8 +216,16 @@ pub async fn get_checkout() -> Result<CheckoutPage, AppError> {
                 Some(u) => s.auth.addresses(u.id).await?,
                 None => Vec::new(),
             };
+            let shipping = s.orders.shipping_options(cart.subtotal).await?;
+            let country = addresses
+                .iter()
+                .find(|a| a.is_default)
+                .map_or_else(|| "US".to_owned(), |a| a.country.clone());
+            let first = shipping.first().map(|m| m.code.clone()).unwrap_or_default();
             Ok(CheckoutPage {
-                shipping: s.orders.shipping_options(cart.subtotal).await?,
+                quote: s.orders.quote(cart.subtotal, &country, &first).await?,
+                country,
+                shipping,
                 payments: s.orders.payments().options(),
                 email: user.as_ref().map(|u| u.email.clone()),
                 signed_in: user.is_some(),
@@ -225,6 +233,25 @@ pub async fn get_checkout() -> Result<CheckoutPage, AppError> {
                 idempotency_key: services::random::hex(16).map_err(|_| AppError::Internal)?,
                 cart,
             })
+        }
+        .await,
+    )
+}
+
+/// The review's totals for another country or shipping method.
+#[server(prefix = "/api", endpoint = "checkout_quote")]
+pub async fn checkout_quote(
+    country: String,
+    shipping: String,
+) -> Result<domain::order::Quote, AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            let owner = server::cart_owner(false)
+                .await?
+                .ok_or(services::orders::OrderError::EmptyCart)?;
+            let cart = s.cart.view(&owner).await?;
+            Ok(s.orders.quote(cart.subtotal, &country, &shipping).await?)
         }
         .await,
     )

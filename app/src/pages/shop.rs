@@ -4,8 +4,8 @@
 //! loads; after hydration the same forms submit in place.
 
 use crate::api::shop::{
-    get_cart, get_checkout, get_order, order_history, AddToCart, LookupOrder, PlaceOrder,
-    RemoveCartLine, UpdateCartLine,
+    checkout_quote, get_cart, get_checkout, get_order, order_history, AddToCart, LookupOrder,
+    PlaceOrder, RemoveCartLine, UpdateCartLine,
 };
 use crate::components::error_view::ErrorView;
 use crate::components::forms::{action_error, Field, FormAlert, FormError};
@@ -217,12 +217,31 @@ fn CheckoutForm(
         shipping,
         payments,
         idempotency_key,
+        quote,
+        country,
     } = page;
     let has_saved = !addresses.is_empty();
-    let default_country = addresses
+    let default_country = country.clone();
+    // The review's totals follow the chosen country and shipping method (after
+    // hydration; before it, they are those of the preselected ones).
+    let country = RwSignal::new(country);
+    let method = RwSignal::new(shipping.first().map(|s| s.code.clone()).unwrap_or_default());
+    let requote = Action::new(|(c, s): &(String, String)| checkout_quote(c.clone(), s.clone()));
+    Effect::watch(
+        move || (country.get(), method.get()),
+        move |choice, _, _| {
+            requote.dispatch(choice.clone());
+        },
+        false,
+    );
+    let shown = Signal::derive(move || match requote.value().get() {
+        Some(Ok(q)) => q,
+        _ => quote.clone(),
+    });
+    let address_countries: Vec<(i64, String)> = addresses
         .iter()
-        .find(|a| a.is_default)
-        .map_or_else(|| "US".to_owned(), |a| a.country.clone());
+        .map(|a| (a.id, a.country.clone()))
+        .collect();
     let message =
         move |field: &'static str| move || error.get().and_then(|e| e.field_message(field));
     view! {
@@ -259,7 +278,11 @@ fn CheckoutForm(
                                     let id = a.id.to_string();
                                     view! {
                                         <label class="flex items-start gap-3 rounded-lg border border-stone-200 p-3 text-sm">
-                                            <input type="radio" name="address_id" value=id checked=a.is_default class="mt-1" />
+                                            <input type="radio" name="address_id" value=id checked=a.is_default class="mt-1"
+                                                on:change={
+                                                    let c = address_countries.iter().find(|(i, _)| *i == a.id).map(|(_, c)| c.clone()).unwrap_or_default();
+                                                    move |_| country.set(c.clone())
+                                                } />
                                             <span>{a.lines().join(", ")}</span>
                                         </label>
                                     }
@@ -279,7 +302,7 @@ fn CheckoutForm(
                             <Field name="postal_code" label="Postal code" autocomplete="postal-code" required=!has_saved maxlength=16 error />
                             <div class="space-y-1">
                                 <label for="field-country" class="block text-sm font-medium text-stone-800">"Country"</label>
-                                <select id="field-country" name="country" autocomplete="country" class="field">
+                                <select id="field-country" name="country" autocomplete="country" class="field" on:change=move |ev| country.set(event_target_value(&ev))>
                                     {COUNTRIES.iter().map(|(code, name)| view! {
                                         <option value=*code selected=*code == default_country>{*name}</option>
                                     }).collect_view()}
@@ -294,7 +317,11 @@ fn CheckoutForm(
                         {shipping.into_iter().enumerate().map(|(i, s)| view! {
                             <label class="flex items-center justify-between gap-3 rounded-lg border border-stone-200 p-3 text-sm">
                                 <span class="flex items-center gap-3">
-                                    <input type="radio" name="shipping" value=s.code.clone() checked=i == 0 required=true />
+                                    <input type="radio" name="shipping" value=s.code.clone() checked=i == 0 required=true
+                                        on:change={
+                                            let code = s.code.clone();
+                                            move |_| method.set(code.clone())
+                                        } />
                                     <span><strong>{s.name.clone()}</strong><span class="block text-stone-500">{s.description.clone()}</span></span>
                                 </span>
                                 <span class="font-medium">{if s.price.amount_minor() == 0 { "Free".to_owned() } else { s.price.to_string() }}</span>
@@ -323,8 +350,13 @@ fn CheckoutForm(
                             </li>
                         }).collect_view()}
                     </ul>
-                    <div class="flex justify-between border-t border-stone-200 pt-3"><span>"Subtotal"</span><span class="font-semibold" data-testid="review-subtotal">{cart.subtotal.to_string()}</span></div>
-                    <p class="text-xs text-stone-500">"Shipping and tax for your country are added when you place the order; prices are checked again then."</p>
+                    <dl class="space-y-2 border-t border-stone-200 pt-3 text-sm">
+                        <div class="flex justify-between"><dt>"Subtotal"</dt><dd data-testid="review-subtotal">{move || shown.get().subtotal.to_string()}</dd></div>
+                        <div class="flex justify-between"><dt>"Shipping"</dt><dd data-testid="review-shipping">{move || { let s = shown.get().shipping; if s.amount_minor() == 0 { "Free".to_owned() } else { s.to_string() } }}</dd></div>
+                        <div class="flex justify-between"><dt>{move || format!("Tax ({})", shown.get().tax_rate_label())}</dt><dd data-testid="review-tax">{move || shown.get().tax.to_string()}</dd></div>
+                        <div class="flex justify-between text-base font-semibold"><dt>"Total"</dt><dd data-testid="review-total">{move || shown.get().total.to_string()}</dd></div>
+                    </dl>
+                    <p class="text-xs text-stone-500">"Prices and stock are checked again when you place the order."</p>
                     <button type="submit" class="btn-primary w-full py-3" disabled=move || place.pending().get() data-testid="place-order">
                         {move || if place.pending().get() { "Placing your order…" } else { "Place order" }}
                     </button>

@@ -227,6 +227,29 @@ async fn guest_checkout_over_http_with_database_prices_and_a_confirmation_email(
 
     let checkout = app.visit(&browser, "/checkout").await;
     assert_eq!(checkout.status, 200);
+    // The review shows the totals before placing (US preselected: no tax here).
+    assert_eq!(checkout.texts("review-tax"), ["$0.00"]);
+    assert!(!checkout.texts("review-total").is_empty());
+    let quote: serde_json::Value = serde_json::from_str(
+        &app.call(
+            &browser,
+            "/api/checkout_quote",
+            &[("country", "GB"), ("shipping", "express")],
+        )
+        .await
+        .body,
+    )
+    .expect("quote json");
+    assert_eq!(quote["tax_rate_bps"], 2000);
+    assert_eq!(quote["shipping"]["amount_minor"], 1495, "{quote}");
+    let unknown = app
+        .call(
+            &browser,
+            "/api/checkout_quote",
+            &[("country", "GB"), ("shipping", "teleport")],
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
     let key = idempotency_key(&checkout.body);
     let placed = app
         .call(&browser, "/api/place_order", &checkout_form(&key))

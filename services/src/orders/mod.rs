@@ -9,7 +9,7 @@
 
 use crate::catalog::{CatalogService, CHANGE_CHANNEL};
 use crate::payments::{PaymentRequest, Payments};
-use domain::order::{OrderAction, OrderLine, MAX_LINE_QUANTITY};
+use domain::order::{OrderAction, OrderLine, Quote, MAX_LINE_QUANTITY};
 use domain::{
     Address, AddressInput, Currency, Email, FieldError, Money, OrderStatus, OrderSummary,
     OrderView, ShippingOption,
@@ -174,6 +174,28 @@ impl OrderService {
                 description: r.description,
             })
             .collect())
+    }
+
+    /// The totals for a cart of `subtotal` shipped to `country` by `shipping_code`.
+    pub async fn quote(
+        &self,
+        subtotal: Money,
+        country: &str,
+        shipping_code: &str,
+    ) -> Result<Quote, OrderError> {
+        let shipping = self
+            .shipping_options(subtotal)
+            .await?
+            .into_iter()
+            .find(|s| s.code == shipping_code)
+            .ok_or_else(|| {
+                OrderError::Invalid(vec![FieldError::new(
+                    "shipping",
+                    "Choose a shipping method.",
+                )])
+            })?;
+        let rate = self.tax_rate_bps(country.trim()).await?;
+        Quote::compute(subtotal, shipping.price, rate).map_err(overflow)
     }
 
     async fn tax_rate_bps(&self, country: &str) -> Result<u32, OrderError> {
@@ -342,9 +364,11 @@ impl OrderService {
             shipping_price(shipping.price_minor, shipping.free_over_minor, subtotal),
             currency,
         );
-        let taxable = subtotal.checked_add(shipping_cost).map_err(overflow)?;
-        let tax = taxable.apply_rate_bps(tax_rate_bps).map_err(overflow)?;
-        let grand_total = taxable.checked_add(tax).map_err(overflow)?;
+        let Quote {
+            tax,
+            total: grand_total,
+            ..
+        } = Quote::compute(subtotal, shipping_cost, tax_rate_bps).map_err(overflow)?;
 
         let ids: Vec<i64> = lines.iter().map(|(v, ..)| v.id).collect();
         let qtys: Vec<i32> = lines
