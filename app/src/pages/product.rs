@@ -217,7 +217,7 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
                 <p class="text-sm font-medium uppercase tracking-wide text-amber-700">{brand}</p>
                 <h1 class="mt-1 text-3xl font-semibold tracking-tight sm:text-4xl" data-testid="product-name">{name}</h1>
                 <p class="mt-4 text-2xl font-semibold" data-testid="price">{price}</p>
-                <p class="mt-1 text-sm text-stone-500">"Tax included. Free shipping over $75."</p>
+                <p class="mt-1 text-sm text-stone-500">"Shipping and tax are worked out at checkout. Free standard shipping over $75."</p>
                 {pickers}
                 <div class="mt-6 flex flex-wrap items-center gap-x-6 gap-y-2 text-sm">
                     <span data-testid="stock" class=move || if in_stock() { "font-medium text-emerald-700" } else { "font-medium text-red-700" }>
