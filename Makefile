@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the shop with demo data, `make test` runs every check.
 # Both install what is missing and start a local PostgreSQL and Redis on first use.
-.PHONY: run test services stop e2e bench bench-checkout
+.PHONY: run test services stop e2e bench bench-checkout bench-search
 
 run:
 	@scripts/run.sh
@@ -26,3 +26,7 @@ bench:
 # Orders per second and latency of placing orders (distinct SKUs, one hot SKU).
 bench-checkout:
 	@bench/checkout.sh
+
+# Indexing time and query latency of the embedded search engine on 100,000 products.
+bench-search:
+	@bench/search.sh

@@ -1,5 +1,8 @@
 //! The Emporium storefront, compiled for the server (`ssr`) and the browser (`hydrate`).
 
+// Leptos view types nest deeply (the header alone is a large type).
+#![recursion_limit = "256"]
+
 pub mod api;
 mod components;
 pub mod error;
@@ -79,10 +82,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/orders") view=pages::admin::AdminOrdersPage ssr=SsrMode::Async />
                 <Route path=path!("/cart") view=pages::shop::CartPage ssr=SsrMode::Async />
+                <Route path=path!("/search") view=pages::search::SearchPage ssr=SsrMode::Async />
                 <Route path=path!("/checkout") view=pages::shop::CheckoutPageView ssr=SsrMode::Async />
                 <Route path=path!("/order/:number") view=pages::shop::OrderPage ssr=SsrMode::Async />
                 <Route path=path!("/order-lookup") view=pages::shop::OrderLookupPage ssr=SsrMode::Async />
                 <Route path=path!("/account/orders") view=pages::shop::OrdersPage ssr=SsrMode::Async />
+                <Route path=path!("/account/orders/:number") view=pages::shop::OrderPage ssr=SsrMode::Async />
                 // Unknown pages under the gated areas are gated too: sign-in first (and
                 // admin for /admin), then a 404.
                 <Route path=path!("/account/*rest") view=pages::account::AccountNotFound ssr=SsrMode::Async />

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod listing;
 pub mod money;
 pub mod order;
+pub mod search;
 pub mod slug;
 
 pub use account::{Address, AddressInput, Email, FieldError, Role, UserSummary};

@@ -117,7 +117,7 @@ test("signed in: the guest cart survives sign-in and the order is in the history
   await expect(row).toBeVisible();
   await expect(row).toContainText("Awaiting payment");
   await row.getByRole("link", { name: number }).click();
-  await expect(page).toHaveURL(new RegExp(`/order/${number}$`));
+  await expect(page).toHaveURL(new RegExp(`/account/orders/${number}$`));
   await expect(page.getByTestId("order-line")).toContainText(name);
 });
 

@@ -32,6 +32,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Run the event worker in this process (off when workers run elsewhere).
     pub event_worker: bool,
+    /// Folder of the embedded search index.
+    pub search_index_dir: std::path::PathBuf,
 }
 
 /// How logs are written.
@@ -161,6 +163,7 @@ impl Config {
             auth,
             trust_proxy: flag("TRUST_PROXY", false)?,
             event_worker: flag("EVENT_WORKER", true)?,
+            search_index_dir: var("SEARCH_INDEX_DIR", ".data/search-index").into(),
             public_url,
         })
     }

@@ -113,6 +113,35 @@ pub fn auth_service(
     ))
 }
 
+/// The search service on its embedded index, built from PostgreSQL when empty.
+pub async fn open_search(
+    config: &Config,
+    catalog: &CatalogService,
+    pool: PgPool,
+) -> anyhow::Result<services::search::SearchService> {
+    let engine = services::search::embedded::EmbeddedEngine::open(&config.search_index_dir)
+        .with_context(|| {
+            format!(
+                "opening the search index in {} (SEARCH_INDEX_DIR)",
+                config.search_index_dir.display()
+            )
+        })?;
+    let search = services::search::SearchService::new(catalog, pool, engine);
+    if search.engine().document_count() == 0 {
+        let started = std::time::Instant::now();
+        let n = search
+            .reindex()
+            .await
+            .context("building the search index")?;
+        tracing::info!(
+            products = n,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "search index built"
+        );
+    }
+    Ok(search)
+}
+
 /// Leptos settings from the variables cargo-leptos sets, with defaults for a binary that
 /// is started directly from the workspace root.
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -331,21 +360,26 @@ impl Application {
                 shop_name: config.shop_name.clone(),
             })]);
         let orders = OrderService::new(pool.clone(), catalog.clone(), payments);
+        let search = open_search(&config, &catalog, pool.clone()).await?;
         let worker = services::events::EventWorker::new(
             pool.clone(),
-            vec![Arc::new(
-                services::events::consumers::OrderConfirmationEmail {
+            vec![
+                Arc::new(services::events::consumers::OrderConfirmationEmail {
                     orders: orders.clone(),
                     mailer: auth.mailer().clone(),
                     shop_name: config.shop_name.clone(),
                     public_url: config.public_url.clone(),
-                },
-            )],
+                }),
+                Arc::new(services::events::consumers::SearchIndexer {
+                    search: search.clone(),
+                }),
+            ],
         );
         let services = Services {
             cart: CartService::new(redis.clone(), &config.redis_prefix, catalog.clone()),
             catalog,
             orders,
+            search,
             auth,
             redis,
             settings: Arc::new(ShopSettings {

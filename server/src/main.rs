@@ -27,6 +27,8 @@ enum Command {
         #[arg(long, default_value_t = seed::DEFAULT_PRODUCT_COUNT)]
         products: usize,
     },
+    /// Rebuild the search index from PostgreSQL.
+    Reindex,
     /// Make an account an administrator, creating it if needed.
     CreateAdmin {
         /// E-mail address of the account.
@@ -53,6 +55,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Seed { products } => load_seed(config, products).await,
+        Command::Reindex => reindex(config).await,
         Command::CreateAdmin {
             email,
             password_stdin,
@@ -99,6 +102,36 @@ async fn create_admin(config: Config, email: &str, password_stdin: bool) -> anyh
         Ok(false) => println!("{email} is now an administrator (its password is unchanged)"),
         Err(e) => anyhow::bail!("{e}"),
     }
+    Ok(())
+}
+
+async fn reindex(config: Config) -> anyhow::Result<()> {
+    let pool = connect_postgres(&config).await?;
+    services::MIGRATOR.run(&pool).await?;
+    let catalog = CatalogService::new(pool.clone(), config.currency);
+    let engine = services::search::embedded::EmbeddedEngine::open(&config.search_index_dir)?;
+    let search = services::search::SearchService::new(&catalog, pool, engine);
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "indexing {bar:40.cyan/blue} {pos}/{len} products ({elapsed})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let shown = bar.clone();
+    let started = std::time::Instant::now();
+    let n = search
+        .reindex_with_progress(move |done, total| {
+            shown.set_length(total as u64);
+            shown.set_position(done as u64);
+        })
+        .await?;
+    bar.finish();
+    println!(
+        "search index rebuilt: {n} products in {:.1} s ({})",
+        started.elapsed().as_secs_f64(),
+        config.search_index_dir.display()
+    );
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod random;
+pub mod search;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub struct Services {
     pub auth: AuthService,
     pub cart: CartService,
     pub orders: OrderService,
+    pub search: search::SearchService,
     pub redis: redis::aio::ConnectionManager,
     pub settings: Arc<ShopSettings>,
 }

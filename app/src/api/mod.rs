@@ -1,6 +1,7 @@
 //! Server functions: thin wrappers that parse input, call one service and map its error.
 
 pub mod account;
+pub mod search;
 pub mod shop;
 
 use crate::error::AppError;

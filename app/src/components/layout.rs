@@ -106,7 +106,8 @@ fn Header(
                         }).collect_view()}
                     </ul>
                 </nav>
-                <div class="ml-auto flex items-center gap-4">
+                <div class="ml-auto hidden md:block"><crate::pages::search::SearchBox /></div>
+                <div class="flex items-center gap-4">
                     <AccountMenu user />
                     <a href="/cart" class="nav-link text-sm font-medium" data-testid="mini-cart" aria-label=format!("Cart, {cart_count} item{}", if cart_count == 1 { "" } else { "s" })>
                         "Cart "

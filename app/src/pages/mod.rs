@@ -7,4 +7,5 @@ pub mod category;
 pub mod home;
 pub mod not_found;
 pub mod product;
+pub mod search;
 pub mod shop;

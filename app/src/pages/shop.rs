@@ -464,7 +464,7 @@ pub fn OrdersPage() -> impl IntoView {
                         <ul class="mt-8 divide-y divide-stone-200 rounded-xl border border-stone-200 bg-white" data-testid="order-history">
                             {orders.into_iter().map(|o| view! {
                                 <li class="flex flex-wrap items-center justify-between gap-3 p-4" data-testid="order-row">
-                                    <a href=format!("/order/{}", o.number) class="font-medium hover:underline">{o.number.clone()}</a>
+                                    <a href=format!("/account/orders/{}", o.number) class="font-medium hover:underline">{o.number.clone()}</a>
                                     <span class="text-sm text-stone-600">{o.placed_at.clone()}</span>
                                     <span class="text-sm">{format!("{} item{}", o.item_count, if o.item_count == 1 { "" } else { "s" })}</span>
                                     <span class="text-sm font-medium">{o.status.label()}</span>

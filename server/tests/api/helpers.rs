@@ -145,6 +145,8 @@ pub fn test_config(database_url: String) -> Config {
     config.redis_prefix = format!("emporium-test:{unique}:");
     config.mail_outbox = std::env::temp_dir().join(format!("emporium-test-outbox-{unique}"));
     let _ = std::fs::remove_dir_all(&config.mail_outbox);
+    config.search_index_dir = std::env::temp_dir().join(format!("emporium-test-index-{unique}"));
+    let _ = std::fs::remove_dir_all(&config.search_index_dir);
     config.cookie_secure = false;
     config
 }

@@ -4,4 +4,5 @@ mod accounts;
 mod catalog_pages;
 mod helpers;
 mod orders;
+mod search;
 mod server_basics;

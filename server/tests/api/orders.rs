@@ -553,6 +553,18 @@ async fn the_guest_cart_survives_sign_in_and_the_order_is_in_the_history() {
             .status,
         200
     );
+    let detail = app
+        .visit(&other_device, &format!("/account/orders/{number}"))
+        .await;
+    assert_eq!(detail.status, 200);
+    assert_eq!(detail.blocks("order-line", "</li>").len(), 2);
+    // Anyone else, signed out included, gets 404.
+    assert_eq!(
+        app.visit(&app.browser(), &format!("/account/orders/{number}"))
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -652,7 +664,7 @@ impl Consumer for Counting {
 #[tokio::test]
 async fn a_redelivered_event_sends_the_confirmation_once() {
     let app = TestApp::spawn_with(|c| c.event_worker = false).await;
-    let (sku, ..) = skus_in_stock(&app, 1, 1).await.remove(0);
+    let (sku, ..) = skus_in_stock(&app, 5, 1).await.remove(0);
     let placed = app
         .services
         .orders

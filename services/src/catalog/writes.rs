@@ -79,6 +79,14 @@ impl CatalogService {
         )
         .execute(&mut *tx)
         .await?;
+        // The search index (and any other consumer) hears of it through the event log,
+        // written in the same transaction, so no change can be missed.
+        sqlx::query!(
+            "INSERT INTO event_log (topic, payload) VALUES ('product.changed', jsonb_build_object('product_id', $1::bigint))",
+            product_id
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.invalidate_cache();
         Ok(())

@@ -53,3 +53,33 @@ impl Consumer for OrderConfirmationEmail {
             .map_err(|e| e.to_string())
     }
 }
+
+/// Keeps the search index in step with the catalog: every `product.changed` event
+/// refreshes that product's document (or removes it when it is gone or unpublished).
+/// Idempotent: refreshing twice writes the same document.
+pub struct SearchIndexer {
+    pub search: crate::search::SearchService,
+}
+
+#[async_trait]
+impl Consumer for SearchIndexer {
+    fn name(&self) -> &'static str {
+        "search-indexer"
+    }
+
+    fn wants(&self, topic: &str) -> bool {
+        topic == "product.changed"
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), String> {
+        let product_id = event
+            .payload
+            .get("product_id")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or("the event has no product_id")?;
+        self.search
+            .refresh(&[product_id])
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

@@ -474,6 +474,12 @@ impl OrderService {
             )
             .execute(&mut *tx)
             .await?;
+            sqlx::query!(
+                "INSERT INTO event_log (topic, payload) VALUES ('product.changed', jsonb_build_object('product_id', $1::bigint))",
+                product_id
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         if !sold_out.is_empty() {
@@ -550,6 +556,15 @@ impl OrderService {
             sqlx::query!(
                 "UPDATE variants v SET stock_on_hand = v.stock_on_hand + l.quantity, updated_at = now()
                  FROM order_lines l WHERE l.order_id = $1 AND l.variant_id = v.id",
+                row.id
+            )
+            .execute(&mut *tx)
+            .await?;
+            // Back in stock: listings and the search index hear of it.
+            sqlx::query!(
+                "INSERT INTO event_log (topic, payload)
+                 SELECT DISTINCT 'product.changed', jsonb_build_object('product_id', v.product_id)
+                 FROM order_lines l JOIN variants v ON v.id = l.variant_id WHERE l.order_id = $1",
                 row.id
             )
             .execute(&mut *tx)

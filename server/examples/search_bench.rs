@@ -1,0 +1,176 @@
+//! Search benchmark on the embedded engine: generates N products (default 100,000) with
+//! the demo catalog's generator, indexes them into an on-disk tantivy index, then times
+//! typo'd two-word queries (every query also counts all facets; half of them filter by a
+//! category and "in stock"). Prints indexing time and p50/p99 query latency.
+//!
+//!   bench/search.sh                 # 100,000 products, 2,000 queries
+//!   PRODUCTS=20000 QUERIES=500 bench/search.sh
+
+use domain::search::SearchQuery;
+use domain::{Currency, Money};
+use services::catalog::seed;
+use services::search::embedded::EmbeddedEngine;
+use services::search::SearchDocument;
+use std::collections::HashMap;
+use std::time::Instant;
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() -> anyhow::Result<()> {
+    let products = env_num("PRODUCTS", 100_000);
+    let queries = env_num("QUERIES", 2_000);
+    let started = Instant::now();
+    let data = seed::generate(products);
+    let parents: HashMap<&str, Option<&str>> = data
+        .categories
+        .iter()
+        .map(|c| (c.slug.as_str(), c.parent.as_deref()))
+        .collect();
+    let names: HashMap<&str, &str> = data
+        .categories
+        .iter()
+        .map(|c| (c.slug.as_str(), c.name.as_str()))
+        .collect();
+    let docs: Vec<SearchDocument> = data
+        .products
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.published && !p.variants.is_empty())
+        .map(|(i, p)| {
+            let mut path = vec![p.category.clone()];
+            let mut at = p.category.as_str();
+            while let Some(Some(parent)) = parents.get(at) {
+                path.push((*parent).to_owned());
+                at = parent;
+            }
+            let option = |name: &str| -> Vec<String> {
+                let Some(n) = p.option_names.iter().position(|o| o == name) else {
+                    return Vec::new();
+                };
+                let mut v: Vec<String> = p
+                    .variants
+                    .iter()
+                    .filter_map(|v| v.options.get(n).cloned())
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            };
+            SearchDocument {
+                product_id: i as i64 + 1,
+                slug: p.slug.clone(),
+                name: p.name.clone(),
+                brand: p.brand.clone(),
+                description: p.description.clone(),
+                category_slug: p.category.clone(),
+                category_names: path
+                    .iter()
+                    .map(|s| {
+                        names
+                            .get(s.as_str())
+                            .copied()
+                            .unwrap_or_default()
+                            .to_owned()
+                    })
+                    .collect(),
+                category_path: path,
+                attributes: p
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect(),
+                colours: option("Colour"),
+                sizes: option("Size"),
+                min_price: Money::new(
+                    p.variants.iter().map(|v| v.price_minor).min().unwrap_or(0),
+                    Currency::Usd,
+                ),
+                in_stock: p.variants.iter().any(|v| v.stock > 0),
+                image_url: p.images.first().map(|i| i.0.clone()).unwrap_or_default(),
+                created_unix: p.created_at.timestamp(),
+            }
+        })
+        .collect();
+    let generated = started.elapsed();
+
+    let dir = std::env::temp_dir().join(format!("emporium-search-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let engine = EmbeddedEngine::open(&dir)?;
+    let t = Instant::now();
+    engine.replace_all(&docs, &|_, _| {})?;
+    let indexing = t.elapsed();
+
+    // Typo'd two-word queries from product names: the first word of 5+ letters gets two
+    // neighbouring letters swapped.
+    let mut latencies = Vec::with_capacity(queries);
+    let mut found = 0usize;
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..queries {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let d = &docs[(rng % docs.len() as u64) as usize];
+        let words: Vec<&str> = d.name.split_whitespace().collect();
+        let two: Vec<String> = words
+            .iter()
+            .rev()
+            .take(2)
+            .rev()
+            .map(|w| w.to_lowercase())
+            .collect();
+        let mut q: Vec<String> = two.clone();
+        if let Some(w) = q
+            .iter_mut()
+            .find(|w| w.chars().count() >= 5 && w.is_ascii())
+        {
+            let mut c: Vec<char> = w.chars().collect();
+            c.swap(1, 2);
+            *w = c.into_iter().collect();
+        }
+        let mut query = SearchQuery {
+            text: q.join(" "),
+            page: 1,
+            ..Default::default()
+        };
+        if i % 2 == 1 {
+            query
+                .categories
+                .push(d.category_path.last().cloned().unwrap_or_default());
+            query.in_stock_only = true;
+        }
+        let t = Instant::now();
+        let r = engine.search(&query)?;
+        latencies.push(t.elapsed().as_micros() as u64);
+        if r.hits.iter().any(|h| h.product_id == d.product_id) {
+            found += 1;
+        }
+    }
+    latencies.sort_unstable();
+    let pct =
+        |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
+    println!("search benchmark (embedded tantivy engine, on-disk index)");
+    println!();
+    println!("| figure | value |");
+    println!("|---|---|");
+    println!(
+        "| products indexed | {} (generated in {:.1} s) |",
+        docs.len(),
+        generated.as_secs_f64()
+    );
+    println!(
+        "| indexing time | {:.1} s ({:.0} products/s) |",
+        indexing.as_secs_f64(),
+        docs.len() as f64 / indexing.as_secs_f64()
+    );
+    println!("| queries | {queries} typo'd two-word queries, all facets counted, half filtered |");
+    println!("| latency p50 | {:.2} ms |", pct(0.50));
+    println!("| latency p99 | {:.2} ms |", pct(0.99));
+    println!("| target product on the first page | {found} of {queries} |");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

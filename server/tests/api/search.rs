@@ -1,0 +1,261 @@
+//! Search conformance suite: what every search engine must do, checked against the seeded
+//! catalog in PostgreSQL. It runs on the embedded engine; the Meilisearch engine is not
+//! built yet, so that run is reported as skipped.
+
+use crate::helpers::TestApp;
+use domain::search::{SearchQuery, SearchSort};
+use services::search::embedded::EmbeddedEngine;
+use services::search::SearchService;
+
+async fn indexed(app: &TestApp) -> (SearchService, sqlx::PgPool) {
+    let pool = sqlx::PgPool::connect(&app.database_url).await.expect("db");
+    let search = SearchService::new(
+        &app.services.catalog,
+        pool.clone(),
+        EmbeddedEngine::in_memory().expect("engine"),
+    );
+    let n = search.reindex().await.expect("reindex");
+    assert!(n > 400, "indexed {n}");
+    (search, pool)
+}
+
+fn query(text: &str) -> SearchQuery {
+    SearchQuery::from_pairs([("q", text)])
+}
+
+/// A published, in-stock product whose name has a word of at least `min` letters.
+async fn product_with_long_word(pool: &sqlx::PgPool, min: usize) -> (i64, String, String) {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM products WHERE published ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .expect("products");
+    rows.into_iter()
+        .find_map(|(id, name)| {
+            let word = name
+                .split_whitespace()
+                .find(|w| w.len() >= min && w.chars().all(|c| c.is_ascii_alphabetic()))?
+                .to_lowercase();
+            Some((id, name, word))
+        })
+        .expect("a product with a long word")
+}
+
+#[tokio::test]
+async fn embedded_engine_conformance() {
+    let app = TestApp::spawn_with(|c| c.event_worker = false).await;
+    let (search, pool) = indexed(&app).await;
+    println!("search conformance: embedded engine");
+    if std::env::var("MEILI_URL").is_err() {
+        println!("search conformance: Meilisearch SKIPPED (MEILI_URL is not set; the Meilisearch engine is not built yet)");
+    }
+
+    // A typo'd word finds the product (one typo from 5 letters).
+    let (id, name, word) = product_with_long_word(&pool, 6).await;
+    let mut typo: Vec<char> = word.chars().collect();
+    typo.swap(2, 3);
+    let typo: String = typo.into_iter().collect();
+    // The whole name with that word misspelt: the product must be among the first hits.
+    let misspelt = name.to_lowercase().replace(&word, &typo);
+    let found = search.search(&query(&misspelt)).await.expect("search");
+    assert!(
+        found.hits.iter().take(5).any(|h| h.product_id == id),
+        "{misspelt:?} (for {name:?}) found {:?}",
+        found.hits.iter().map(|h| &h.name).collect::<Vec<_>>()
+    );
+    // The misspelt word alone matches products containing the right one.
+    let alone = search.search(&query(&typo)).await.expect("search");
+    assert!(alone.total > 0, "{typo:?}");
+    let exact = search.search(&query(&name)).await.expect("search");
+    assert_eq!(exact.hits[0].product_id, id, "the exact name ranks first");
+    assert!(
+        exact.hits[0].name_html.contains("<mark>"),
+        "{}",
+        exact.hits[0].name_html
+    );
+
+    // Prefix matching for search-as-you-type.
+    let prefix: String = word.chars().take(4).collect();
+    let by_prefix = search.search(&query(&prefix)).await.expect("search");
+    assert!(by_prefix.total > 0, "prefix {prefix:?}");
+    assert!(by_prefix
+        .hits
+        .iter()
+        .any(|h| h.name.to_lowercase().contains(&prefix)));
+
+    // Facet counts agree with PostgreSQL.
+    let all = search.search(&query("")).await.expect("browse all");
+    let published: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM products p WHERE published AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(all.total, u64::try_from(published).expect("count"));
+    let in_stock: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM products p WHERE published AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.stock_on_hand > 0)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(all.facets.in_stock, u64::try_from(in_stock).expect("count"));
+    let clothing = all
+        .facets
+        .categories
+        .iter()
+        .find(|f| f.value == "clothing")
+        .expect("clothing facet");
+    let in_clothing: i64 = sqlx::query_scalar(
+        "WITH RECURSIVE sub AS (SELECT id FROM categories WHERE slug = 'clothing'
+                               UNION ALL SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id)
+         SELECT count(*) FROM products p WHERE published AND category_id IN (SELECT id FROM sub)
+           AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(clothing.count, u64::try_from(in_clothing).expect("count"));
+
+    // Filters: a category (with its subcategories), a colour, in stock; counts follow.
+    let mut filtered = SearchQuery::from_pairs([("category", "clothing"), ("in_stock", "1")]);
+    let r = search.search(&filtered).await.expect("search");
+    assert!(r.total > 0 && r.total <= clothing.count);
+    assert!(r.hits.iter().all(|h| h.in_stock));
+    let colour = r.facets.colours.first().expect("a colour facet").clone();
+    filtered.colours.push(colour.value.clone());
+    let by_colour = search.search(&filtered).await.expect("search");
+    assert_eq!(by_colour.total, colour.count);
+    // An unknown facet value matches nothing rather than failing.
+    let unknown = search
+        .search(&SearchQuery::from_pairs([("colour", "Ultraviolet-Plaid")]))
+        .await
+        .expect("search");
+    assert_eq!(unknown.total, 0);
+
+    // Sorts.
+    for (sort, ascending) in [(SearchSort::PriceAsc, true), (SearchSort::PriceDesc, false)] {
+        let mut q = query("");
+        q.sort = sort;
+        let prices: Vec<i64> = search
+            .search(&q)
+            .await
+            .expect("search")
+            .hits
+            .iter()
+            .map(|h| h.min_price.amount_minor())
+            .collect();
+        assert!(
+            prices.windows(2).all(|w| if ascending {
+                w[0] <= w[1]
+            } else {
+                w[0] >= w[1]
+            }),
+            "{sort:?}: {prices:?}"
+        );
+    }
+
+    // Pagination is stable and pages do not overlap.
+    let page = |n: &str| SearchQuery::from_pairs([("q", ""), ("sort", "price-asc"), ("page", n)]);
+    let p1 = search.search(&page("1")).await.expect("p1");
+    let p1_again = search.search(&page("1")).await.expect("p1");
+    let p2 = search.search(&page("2")).await.expect("p2");
+    let ids =
+        |r: &domain::search::SearchResults| r.hits.iter().map(|h| h.product_id).collect::<Vec<_>>();
+    assert_eq!(ids(&p1), ids(&p1_again));
+    assert_eq!(p1.hits.len(), 24);
+    assert!(ids(&p2).iter().all(|id| !ids(&p1).contains(id)));
+
+    // Query syntax is searched as text, never an error.
+    for odd in [
+        "\"unbalanced",
+        "AND OR NOT",
+        "*",
+        "name:shirt",
+        "(((",
+        "a -b +c",
+        "\\",
+        "🙂",
+    ] {
+        search
+            .search(&query(odd))
+            .await
+            .unwrap_or_else(|e| panic!("{odd:?}: {e}"));
+    }
+
+    // An unpublished product disappears once it is refreshed.
+    app.services
+        .catalog
+        .set_published(&exact.hits[0].slug, false)
+        .await
+        .expect("unpublish");
+    search.refresh(&[id]).await.expect("refresh");
+    let gone = search.search(&query(&name)).await.expect("search");
+    assert!(gone.hits.iter().all(|h| h.product_id != id));
+}
+
+#[tokio::test]
+async fn search_pages_suggestions_and_catalog_events() {
+    let app = TestApp::spawn().await;
+    let pool = sqlx::PgPool::connect(&app.database_url).await.expect("db");
+    let (id, name, _) = product_with_long_word(&pool, 6).await;
+    let slug: String = sqlx::query_scalar("SELECT slug FROM products WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("slug");
+    let browser = app.browser();
+    let page = app
+        .visit(&browser, &format!("/search?q={}", name.replace(' ', "+")))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!("href=\"/p/{slug}\"")));
+    assert!(page.body.contains("data-testid=\"facet-form\""));
+
+    // Odd and oversized input is searched, never a 500.
+    let long = "a".repeat(400);
+    for q in [
+        "%22unbalanced",
+        "AND+OR",
+        "*",
+        "name%3Ashirt",
+        "(((",
+        long.as_str(),
+    ] {
+        let page = app.visit(&browser, &format!("/search?q={q}")).await;
+        assert_eq!(page.status, 200, "{q}");
+    }
+    let nothing = app.visit(&browser, "/search?q=zzzzqqqqxxxx").await;
+    assert_eq!(nothing.status, 200);
+    assert_eq!(nothing.blocks("no-results", "</div>").len(), 1);
+    let unknown_facet = app.visit(&browser, "/search?q=&colour=Ultraviolet").await;
+    assert_eq!(unknown_facet.status, 200);
+
+    // Suggestions while typing.
+    let prefix: String = name.chars().take(5).collect();
+    let list: Vec<serde_json::Value> = serde_json::from_str(
+        &app.call(&browser, "/api/suggest", &[("q", &prefix)])
+            .await
+            .body,
+    )
+    .expect("json");
+    assert!(!list.is_empty() && list.len() <= 6);
+
+    // Unpublishing writes an event; the worker takes the product out of the index.
+    app.services
+        .catalog
+        .set_published(&slug, false)
+        .await
+        .expect("unpublish");
+    let mut gone = false;
+    for _ in 0..50 {
+        let page = app
+            .visit(&browser, &format!("/search?q={}", name.replace(' ', "+")))
+            .await;
+        if !page.body.contains(&format!("href=\"/p/{slug}\"")) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the unpublished product left the search results");
+}

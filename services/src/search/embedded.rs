@@ -1,0 +1,468 @@
+//! The embedded search engine: a tantivy index on local disk (or in memory for tests).
+//!
+//! Text fields are analysed with English stemming. Each word of the query must match
+//! (in the name, brand, category, attributes or description); words of 5 or more
+//! characters may carry one typo and of 9 or more two, like Meilisearch's defaults; the
+//! last word also matches as a prefix, for search-as-you-type. Facets are one tantivy
+//! facet field holding `/category/<slug>`, `/colour/<value>`, `/size/<value>`,
+//! `/price/<bucket>` and `/stock/in`, counted over the filtered results.
+
+use super::{SearchDocument, SearchError};
+use domain::search::{
+    price_bucket, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults, SearchSort,
+    PRICE_BUCKETS, SEARCH_PER_PAGE,
+};
+use domain::{Currency, Money};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Facet, FacetOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value,
+    FAST, INDEXED, STORED,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
+
+const WRITER_HEAP: usize = 50_000_000;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    slug: Field,
+    name: Field,
+    brand: Field,
+    category: Field,
+    category_name: Field,
+    attributes: Field,
+    description: Field,
+    image: Field,
+    price: Field,
+    currency: Field,
+    created: Field,
+    in_stock: Field,
+    facets: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |stored: bool| {
+        let opts = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("en_stem")
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored {
+            opts.set_stored()
+        } else {
+            opts
+        }
+    };
+    let fields = Fields {
+        id: b.add_u64_field("id", INDEXED | STORED | FAST),
+        slug: b.add_text_field("slug", STORED),
+        name: b.add_text_field("name", text(true)),
+        brand: b.add_text_field("brand", text(true)),
+        category: b.add_text_field("category", STORED),
+        category_name: b.add_text_field("category_name", text(true)),
+        attributes: b.add_text_field("attributes", text(false)),
+        description: b.add_text_field("description", text(false)),
+        image: b.add_text_field("image", STORED),
+        price: b.add_u64_field("price", STORED | FAST),
+        currency: b.add_text_field("currency", STORED),
+        created: b.add_i64_field("created", FAST),
+        in_stock: b.add_u64_field("in_stock", STORED | FAST),
+        facets: b.add_facet_field("facets", FacetOptions::default()),
+    };
+    (b.build(), fields)
+}
+
+/// The tantivy engine; cheap to clone.
+#[derive(Clone)]
+pub struct EmbeddedEngine {
+    index: Index,
+    reader: IndexReader,
+    writer: Arc<Mutex<IndexWriter>>,
+    fields: Fields,
+}
+
+fn engine_error(e: impl std::fmt::Display) -> SearchError {
+    SearchError::Engine(e.to_string())
+}
+
+impl EmbeddedEngine {
+    /// Opens the index in `dir`, creating it (or recreating it, when it was written by an
+    /// older schema or is unreadable) as needed.
+    pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        let (schema, fields) = schema();
+        std::fs::create_dir_all(dir).map_err(engine_error)?;
+        let open = || -> tantivy::Result<Index> {
+            let directory = tantivy::directory::MmapDirectory::open(dir)?;
+            Index::open_or_create(directory, schema.clone())
+        };
+        let index = match open() {
+            Ok(index) => index,
+            Err(e) => {
+                tracing::warn!(error = %e, dir = %dir.display(), "search index unreadable; rebuilding it");
+                std::fs::remove_dir_all(dir).map_err(engine_error)?;
+                std::fs::create_dir_all(dir).map_err(engine_error)?;
+                open().map_err(engine_error)?
+            }
+        };
+        Self::with_index(index, fields)
+    }
+
+    /// An index in memory (tests, benchmarks).
+    pub fn in_memory() -> Result<Self, SearchError> {
+        let (schema, fields) = schema();
+        Self::with_index(Index::create_in_ram(schema), fields)
+    }
+
+    fn with_index(index: Index, fields: Fields) -> Result<Self, SearchError> {
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(engine_error)?;
+        let writer = index.writer(WRITER_HEAP).map_err(engine_error)?;
+        Ok(Self {
+            index,
+            reader,
+            writer: Arc::new(Mutex::new(writer)),
+            fields,
+        })
+    }
+
+    pub fn document_count(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn to_tantivy(&self, d: &SearchDocument) -> TantivyDocument {
+        let f = self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(f.id, u64::try_from(d.product_id).unwrap_or(0));
+        doc.add_text(f.slug, &d.slug);
+        doc.add_text(f.name, &d.name);
+        doc.add_text(f.brand, &d.brand);
+        doc.add_text(f.category, &d.category_slug);
+        doc.add_text(f.category_name, d.category_names.join(" "));
+        doc.add_text(f.attributes, d.attributes.join(" "));
+        doc.add_text(f.description, &d.description);
+        doc.add_text(f.image, &d.image_url);
+        doc.add_u64(
+            f.price,
+            u64::try_from(d.min_price.amount_minor()).unwrap_or(0),
+        );
+        doc.add_text(f.currency, d.min_price.currency().code());
+        doc.add_i64(f.created, d.created_unix);
+        doc.add_u64(f.in_stock, u64::from(d.in_stock));
+        for slug in &d.category_path {
+            doc.add_facet(f.facets, Facet::from_path(["category", slug.as_str()]));
+        }
+        for c in &d.colours {
+            doc.add_facet(f.facets, Facet::from_path(["colour", c.as_str()]));
+        }
+        for s in &d.sizes {
+            doc.add_facet(f.facets, Facet::from_path(["size", s.as_str()]));
+        }
+        doc.add_facet(
+            f.facets,
+            Facet::from_path(["price", price_bucket(d.min_price.amount_minor())]),
+        );
+        if d.in_stock {
+            doc.add_facet(f.facets, Facet::from_path(["stock", "in"]));
+        }
+        doc
+    }
+
+    /// Writes documents (replacing any with the same product id) and removes `deleted`,
+    /// then makes the change visible to searches before returning.
+    pub fn apply(&self, upserts: &[SearchDocument], deleted: &[i64]) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().map_err(engine_error)?;
+        for id in deleted.iter().chain(upserts.iter().map(|d| &d.product_id)) {
+            writer.delete_term(Term::from_field_u64(
+                self.fields.id,
+                u64::try_from(*id).unwrap_or(0),
+            ));
+        }
+        for d in upserts {
+            writer
+                .add_document(self.to_tantivy(d))
+                .map_err(engine_error)?;
+        }
+        writer.commit().map_err(engine_error)?;
+        drop(writer);
+        self.reader.reload().map_err(engine_error)
+    }
+
+    /// Replaces the whole index with `docs`, reporting progress as (done, total).
+    pub fn replace_all(
+        &self,
+        docs: &[SearchDocument],
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().map_err(engine_error)?;
+        writer.delete_all_documents().map_err(engine_error)?;
+        for (i, d) in docs.iter().enumerate() {
+            writer
+                .add_document(self.to_tantivy(d))
+                .map_err(engine_error)?;
+            if i % 1000 == 999 {
+                progress(i + 1, docs.len());
+            }
+        }
+        progress(docs.len(), docs.len());
+        writer.commit().map_err(engine_error)?;
+        drop(writer);
+        self.reader.reload().map_err(engine_error)
+    }
+
+    /// The words of `text` as the index analyses them (lower-cased, stemmed).
+    fn words(&self, text: &str) -> Result<Vec<String>, SearchError> {
+        let mut analyzer = self
+            .index
+            .tokenizer_for_field(self.fields.name)
+            .map_err(engine_error)?;
+        let mut stream = analyzer.token_stream(text);
+        let mut words = Vec::new();
+        while let Some(token) = stream.next() {
+            if !token.text.is_empty() {
+                words.push(token.text.clone());
+            }
+        }
+        Ok(words)
+    }
+
+    fn text_query(&self, text: &str) -> Result<Box<dyn Query>, SearchError> {
+        let words = self.words(text)?;
+        if words.is_empty() {
+            return Ok(Box::new(AllQuery));
+        }
+        let f = self.fields;
+        let weighted = [
+            (f.name, 4.0_f32),
+            (f.brand, 2.0),
+            (f.category_name, 2.0),
+            (f.attributes, 1.0),
+            (f.description, 0.5),
+        ];
+        let last = words.len() - 1;
+        let mut per_word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (i, word) in words.iter().enumerate() {
+            let chars = word.chars().count();
+            let typos = match chars {
+                0..=4 => 0,
+                5..=8 => 1,
+                _ => 2,
+            };
+            let mut any_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for (field, weight) in weighted {
+                let term = Term::from_field_text(field, word);
+                // Exact matches score by BM25 and rank above fuzzy ones.
+                any_field.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                        weight * 2.0,
+                    )),
+                ));
+                if typos > 0 {
+                    any_field.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(FuzzyTermQuery::new(term.clone(), typos, true)),
+                            weight * 0.5,
+                        )),
+                    ));
+                }
+                if i == last {
+                    any_field.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(FuzzyTermQuery::new_prefix(term, typos.min(1), true)),
+                            weight * 0.5,
+                        )),
+                    ));
+                }
+            }
+            per_word.push((Occur::Must, Box::new(BooleanQuery::new(any_field))));
+        }
+        Ok(Box::new(BooleanQuery::new(per_word)))
+    }
+
+    fn facet_filter(&self, group: &str, values: &[String]) -> Option<Box<dyn Query>> {
+        if values.is_empty() {
+            return None;
+        }
+        let any: Vec<(Occur, Box<dyn Query>)> = values
+            .iter()
+            .map(|v| {
+                let term =
+                    Term::from_facet(self.fields.facets, &Facet::from_path([group, v.as_str()]));
+                (
+                    Occur::Should,
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                )
+            })
+            .collect();
+        Some(Box::new(BooleanQuery::new(any)))
+    }
+
+    pub fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let searcher = self.reader.searcher();
+        let text = self.text_query(&q.text)?;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text.box_clone())];
+        for (group, values) in [
+            ("category", &q.categories),
+            ("colour", &q.colours),
+            ("size", &q.sizes),
+            ("price", &q.prices),
+        ] {
+            if let Some(filter) = self.facet_filter(group, values) {
+                clauses.push((Occur::Must, filter));
+            }
+        }
+        if q.in_stock_only {
+            if let Some(filter) = self.facet_filter("stock", &["in".to_owned()]) {
+                clauses.push((Occur::Must, filter));
+            }
+        }
+        let query = BooleanQuery::new(clauses);
+        let page = q.page.max(1);
+        let top = TopDocs::with_limit(SEARCH_PER_PAGE).and_offset((page - 1) * SEARCH_PER_PAGE);
+        let mut facets = FacetCollector::for_field("facets");
+        for root in ["/category", "/colour", "/size", "/price", "/stock"] {
+            facets.add_facet(root);
+        }
+        let (total, addresses, facet_counts) = match q.sort {
+            SearchSort::Relevance => {
+                let (n, hits, fc) = searcher
+                    .search(&query, &(Count, top.order_by_score(), facets))
+                    .map_err(engine_error)?;
+                (
+                    n,
+                    hits.into_iter()
+                        .map(|(_, a)| a)
+                        .collect::<Vec<DocAddress>>(),
+                    fc,
+                )
+            }
+            SearchSort::PriceAsc | SearchSort::PriceDesc => {
+                let order = if q.sort == SearchSort::PriceAsc {
+                    Order::Asc
+                } else {
+                    Order::Desc
+                };
+                let (n, hits, fc) = searcher
+                    .search(
+                        &query,
+                        &(
+                            Count,
+                            top.order_by_fast_field::<u64>("price", order),
+                            facets,
+                        ),
+                    )
+                    .map_err(engine_error)?;
+                (n, hits.into_iter().map(|(_, a)| a).collect(), fc)
+            }
+            SearchSort::Newest => {
+                let (n, hits, fc) = searcher
+                    .search(
+                        &query,
+                        &(
+                            Count,
+                            top.order_by_fast_field::<i64>("created", Order::Desc),
+                            facets,
+                        ),
+                    )
+                    .map_err(engine_error)?;
+                (n, hits.into_iter().map(|(_, a)| a).collect(), fc)
+            }
+        };
+        let mut snippets =
+            SnippetGenerator::create(&searcher, &*text, self.fields.name).map_err(engine_error)?;
+        snippets.set_max_num_chars(200);
+        let f = self.fields;
+        let mut hits = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address).map_err(engine_error)?;
+            let text_of = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let num = |field: Field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
+            let name = text_of(f.name);
+            let snippet = snippets.snippet_from_doc(&doc);
+            let name_html = if snippet.is_empty() {
+                html_escape(&name)
+            } else {
+                snippet
+                    .to_html()
+                    .replace("<b>", "<mark>")
+                    .replace("</b>", "</mark>")
+            };
+            let currency = Currency::parse(&text_of(f.currency)).unwrap_or(Currency::Usd);
+            hits.push(SearchHit {
+                product_id: i64::try_from(num(f.id)).unwrap_or(0),
+                slug: text_of(f.slug),
+                name,
+                name_html,
+                brand: text_of(f.brand),
+                category: text_of(f.category),
+                image_url: text_of(f.image),
+                min_price: Money::new(i64::try_from(num(f.price)).unwrap_or(0), currency),
+                in_stock: num(f.in_stock) == 1,
+            });
+        }
+        let group = |root: &str| -> Vec<FacetValue> {
+            let mut values: Vec<FacetValue> = facet_counts
+                .get(root)
+                .map(|(facet, count)| {
+                    let value = facet
+                        .to_path()
+                        .last()
+                        .map(|s| (*s).to_owned())
+                        .unwrap_or_default();
+                    FacetValue {
+                        label: value.clone(),
+                        value,
+                        count,
+                    }
+                })
+                .collect();
+            values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            values
+        };
+        let mut prices = group("/price");
+        prices.sort_by_key(|v| PRICE_BUCKETS.iter().position(|(k, ..)| *k == v.value));
+        for p in &mut prices {
+            if let Some((_, label, ..)) = PRICE_BUCKETS.iter().find(|(k, ..)| *k == p.value) {
+                p.label = (*label).to_owned();
+            }
+        }
+        let in_stock = group("/stock").iter().map(|v| v.count).sum();
+        Ok(SearchResults {
+            hits,
+            total: u64::try_from(total).unwrap_or(0),
+            facets: FacetCounts {
+                categories: group("/category"),
+                colours: group("/colour"),
+                sizes: group("/size"),
+                prices,
+                in_stock,
+            },
+            page,
+        })
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

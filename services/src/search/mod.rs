@@ -1,0 +1,164 @@
+//! Search: full text over the catalog with typo tolerance, prefixes, facets, filters,
+//! sorting and highlights.
+//!
+//! The embedded engine (tantivy, an index on local disk) is the default and needs nothing
+//! installed. Search documents are built from PostgreSQL here, so every engine indexes the
+//! same facts.
+
+pub mod embedded;
+
+use crate::catalog::CatalogService;
+use domain::search::{SearchQuery, SearchResults};
+use domain::{Currency, Money};
+use sqlx::PgPool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search engine: {0}")]
+    Engine(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A product as the search engines index it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchDocument {
+    pub product_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub brand: String,
+    pub description: String,
+    /// The product's own category.
+    pub category_slug: String,
+    /// Its category and every ancestor, by slug (a filter on a parent finds it).
+    pub category_path: Vec<String>,
+    /// Names of the same categories, searchable as text.
+    pub category_names: Vec<String>,
+    /// "name value" pairs and option values, searchable as text.
+    pub attributes: Vec<String>,
+    pub colours: Vec<String>,
+    pub sizes: Vec<String>,
+    pub min_price: Money,
+    pub in_stock: bool,
+    pub image_url: String,
+    pub created_unix: i64,
+}
+
+/// Search over the catalog; cheap to clone.
+#[derive(Clone)]
+pub struct SearchService {
+    pool: PgPool,
+    engine: embedded::EmbeddedEngine,
+    currency: Currency,
+}
+
+impl SearchService {
+    pub fn new(catalog: &CatalogService, pool: PgPool, engine: embedded::EmbeddedEngine) -> Self {
+        Self {
+            pool,
+            engine,
+            currency: catalog.currency(),
+        }
+    }
+
+    pub fn engine(&self) -> &embedded::EmbeddedEngine {
+        &self.engine
+    }
+
+    /// Search documents for published products: all of them, or those in `ids` (the
+    /// returned list then leaves out ids that are gone or unpublished).
+    pub async fn documents(&self, ids: Option<&[i64]>) -> Result<Vec<SearchDocument>, SearchError> {
+        let rows = sqlx::query!(
+            r#"WITH RECURSIVE path AS (
+                   SELECT c.id AS leaf, c.id, c.parent_id, c.slug, c.name, 0 AS depth FROM categories c
+                   UNION ALL
+                   SELECT path.leaf, p.id, p.parent_id, p.slug, p.name, path.depth + 1
+                   FROM path JOIN categories p ON p.id = path.parent_id
+                   WHERE path.depth < 10
+               )
+               SELECT p.id, p.slug, p.name, p.brand, p.description, p.created_at,
+                      c.slug AS category_slug,
+                      ARRAY(SELECT slug FROM path WHERE leaf = p.category_id ORDER BY depth) AS "category_path!",
+                      ARRAY(SELECT name FROM path WHERE leaf = p.category_id ORDER BY depth) AS "category_names!",
+                      ARRAY(SELECT a.name || ' ' || a.value FROM product_attributes a WHERE a.product_id = p.id ORDER BY a.position) AS "attributes!",
+                      array_remove(ARRAY(SELECT DISTINCT v.option_values[i.n] FROM variants v,
+                              LATERAL (SELECT array_position(p.option_names, 'Colour') AS n) i
+                            WHERE v.product_id = p.id AND i.n IS NOT NULL), NULL) AS "colours!",
+                      array_remove(ARRAY(SELECT DISTINCT v.option_values[i.n] FROM variants v,
+                              LATERAL (SELECT array_position(p.option_names, 'Size') AS n) i
+                            WHERE v.product_id = p.id AND i.n IS NOT NULL), NULL) AS "sizes!",
+                      (SELECT min(v.price_minor) FROM variants v WHERE v.product_id = p.id) AS "min_price!",
+                      EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.stock_on_hand > 0) AS "in_stock!",
+                      COALESCE((SELECT i.url FROM product_images i WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1), '') AS "image_url!"
+               FROM products p JOIN categories c ON c.id = p.category_id
+               WHERE p.published AND ($1::bigint[] IS NULL OR p.id = ANY($1))
+                 AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id)
+               ORDER BY p.id"#,
+            ids
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SearchDocument {
+                product_id: r.id,
+                slug: r.slug,
+                name: r.name,
+                brand: r.brand,
+                description: r.description,
+                category_slug: r.category_slug,
+                category_path: r.category_path,
+                category_names: r.category_names,
+                attributes: r.attributes,
+                colours: r.colours,
+                sizes: r.sizes,
+                min_price: Money::new(r.min_price, self.currency),
+                in_stock: r.in_stock,
+                image_url: r.image_url,
+                created_unix: r.created_at.timestamp(),
+            })
+            .collect())
+    }
+
+    /// Rebuilds the whole index from PostgreSQL; returns the number of products indexed.
+    pub async fn reindex(&self) -> Result<usize, SearchError> {
+        self.reindex_with_progress(|_, _| {}).await
+    }
+
+    /// [`reindex`](Self::reindex), reporting (done, total) as it goes.
+    pub async fn reindex_with_progress(
+        &self,
+        progress: impl Fn(usize, usize) + Send + 'static,
+    ) -> Result<usize, SearchError> {
+        let docs = self.documents(None).await?;
+        let engine = self.engine.clone();
+        let n = docs.len();
+        tokio::task::spawn_blocking(move || engine.replace_all(&docs, &progress))
+            .await
+            .map_err(|e| SearchError::Engine(e.to_string()))??;
+        Ok(n)
+    }
+
+    /// Brings the given products up to date in the index (removing those that are gone or
+    /// unpublished).
+    pub async fn refresh(&self, product_ids: &[i64]) -> Result<(), SearchError> {
+        let docs = self.documents(Some(product_ids)).await?;
+        let gone: Vec<i64> = product_ids
+            .iter()
+            .copied()
+            .filter(|id| !docs.iter().any(|d| d.product_id == *id))
+            .collect();
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.apply(&docs, &gone))
+            .await
+            .map_err(|e| SearchError::Engine(e.to_string()))?
+    }
+
+    pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let engine = self.engine.clone();
+        let query = query.clone();
+        tokio::task::spawn_blocking(move || engine.search(&query))
+            .await
+            .map_err(|e| SearchError::Engine(e.to_string()))?
+    }
+}
