@@ -33,6 +33,8 @@ step "unit and integration tests"
 # Integration tests make one database per test from a migrated, seeded template.
 psql "$DATABASE_URL" -qAt -c "SELECT 'DROP DATABASE IF EXISTS \"' || datname || '\";' FROM pg_database WHERE datname LIKE 'emporium_test_%' AND NOT datistemplate" |
   psql "$DATABASE_URL" -q >/dev/null
+# Each test app also has its own outbox and search index folder; old ones go first.
+rm -rf "${TMPDIR:-/tmp}"/emporium-test-outbox-* "${TMPDIR:-/tmp}"/emporium-test-index-*
 cargo nextest run --workspace --exclude frontend
 
 step "end-to-end (Playwright, headless Chromium)"

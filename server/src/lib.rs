@@ -119,25 +119,37 @@ pub async fn open_search(
     catalog: &CatalogService,
     pool: PgPool,
 ) -> anyhow::Result<services::search::SearchService> {
-    let engine = services::search::embedded::EmbeddedEngine::open(&config.search_index_dir)
-        .with_context(|| {
-            format!(
-                "opening the search index in {} (SEARCH_INDEX_DIR)",
-                config.search_index_dir.display()
-            )
-        })?;
+    // Search must never keep the shop from starting: an index that cannot be opened is
+    // replaced by one in memory (rebuilt below), with the reason logged.
+    let engine = match services::search::embedded::EmbeddedEngine::open(&config.search_index_dir) {
+        Ok(engine) => engine,
+        Err(e) => {
+            tracing::error!(error = %e, dir = %config.search_index_dir.display(), "cannot open the search index (SEARCH_INDEX_DIR); using one in memory");
+            services::search::embedded::EmbeddedEngine::in_memory()
+                .context("creating an in-memory search index")?
+        }
+    };
     let search = services::search::SearchService::new(catalog, pool, engine);
-    if search.engine().document_count() == 0 {
-        let started = std::time::Instant::now();
-        let n = search
-            .reindex()
-            .await
-            .context("building the search index")?;
-        tracing::info!(
-            products = n,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "search index built"
-        );
+    // Rebuilt when empty or when it disagrees with the database (a reset or re-seeded
+    // database, changes made while no worker ran).
+    match search.is_in_step().await {
+        Ok(true) => {}
+        Ok(false) => {
+            let started = std::time::Instant::now();
+            match search.reindex().await {
+                Ok(n) => tracing::info!(
+                    products = n,
+                    elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(0),
+                    "search index built"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "building the search index failed; search results may be incomplete")
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not compare the search index with the catalog")
+        }
     }
     Ok(search)
 }

@@ -117,6 +117,12 @@ fn Header(
                 <details class="relative lg:hidden">
                     <summary class="btn-secondary cursor-pointer list-none">"Menu"</summary>
                     <ul class="absolute right-0 mt-2 w-56 rounded-lg border border-stone-200 bg-white p-2 shadow-lg">
+                        <li class="p-1 md:hidden">
+                            <form method="get" action="/search" role="search">
+                                <label for="menu-search" class="sr-only">"Search products"</label>
+                                <input id="menu-search" name="q" type="search" placeholder="Search products" maxlength="256" class="field py-1.5" />
+                            </form>
+                        </li>
                         {mobile.into_iter().map(|c| view! {
                             <li><a href=format!("/c/{}", c.slug) class="block rounded px-3 py-2 text-sm hover:bg-stone-100">{c.name}</a></li>
                         }).collect_view()}

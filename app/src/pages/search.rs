@@ -199,8 +199,11 @@ pub fn SearchBox() -> impl IntoView {
     let fetch = Action::new(|q: &String| search_suggestions(q.clone()));
     Effect::new(move |_| {
         if let Some(Ok(list)) = fetch.value().get() {
-            suggestions.set(list);
-            active.set(None);
+            // A late answer for text that has since been cleared is dropped.
+            if text.get_untracked().trim().chars().count() >= 2 {
+                suggestions.set(list);
+                active.set(None);
+            }
         }
     });
     let pending_timer = StoredValue::new(None::<TimeoutHandle>);
@@ -263,6 +266,10 @@ pub fn SearchBox() -> impl IntoView {
                 autocomplete="off"
                 maxlength="256"
                 class="field py-1.5"
+                on:blur=move |_| {
+                    // Let a click on a suggestion land first.
+                    set_timeout(move || suggestions.set(Vec::new()), std::time::Duration::from_millis(200));
+                }
                 role="combobox"
                 aria-autocomplete="list"
                 aria-controls="search-suggestions"

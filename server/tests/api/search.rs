@@ -125,12 +125,39 @@ async fn embedded_engine_conformance() {
     filtered.colours.push(colour.value.clone());
     let by_colour = search.search(&filtered).await.expect("search");
     assert_eq!(by_colour.total, colour.count);
-    // An unknown facet value matches nothing rather than failing.
+    // An unknown facet value is ignored: the same results as without it.
     let unknown = search
         .search(&SearchQuery::from_pairs([("colour", "Ultraviolet-Plaid")]))
         .await
         .expect("search");
-    assert_eq!(unknown.total, 0);
+    assert_eq!(unknown.total, all.total);
+    let mixed = search
+        .search(&SearchQuery::from_pairs([
+            ("colour", "Ultraviolet-Plaid"),
+            ("colour", &colour.value),
+        ]))
+        .await
+        .expect("search");
+    assert!(mixed.total > 0 && mixed.total < all.total);
+
+    // Typo budgets count the letters typed, not the stem: a 9+ letter word may carry two.
+    let (long_id, long_name, long_word) = product_with_long_word(&pool, 9).await;
+    let mut two: Vec<char> = long_word.chars().collect();
+    two.swap(1, 2);
+    two.swap(5, 6);
+    let two: String = two.into_iter().collect();
+    let misspelt_twice = long_name.to_lowercase().replace(&long_word, &two);
+    let r = search
+        .search(&query(&misspelt_twice))
+        .await
+        .expect("search");
+    assert!(
+        r.hits.iter().take(5).any(|h| h.product_id == long_id),
+        "{misspelt_twice:?} for {long_name:?}"
+    );
+    // A long query of many words is cut to the first ten, not an error.
+    let many = "shirt ".repeat(60);
+    search.search(&query(&many)).await.expect("many words");
 
     // Sorts.
     for (sort, ascending) in [(SearchSort::PriceAsc, true), (SearchSort::PriceDesc, false)] {

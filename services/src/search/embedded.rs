@@ -26,13 +26,21 @@ use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 
-const WRITER_HEAP: usize = 50_000_000;
+const WRITER_THREADS: usize = 2;
+const WRITER_HEAP: usize = 40_000_000;
+/// The index lives in this subfolder of the configured directory, so a schema change
+/// (a new version) never touches anything else there.
+const SCHEMA_VERSION: &str = "v1";
+/// At most this many words of a query are searched (each costs automata on 6 fields).
+const MAX_WORDS: usize = 10;
 
 #[derive(Clone, Copy)]
 struct Fields {
     id: Field,
     slug: Field,
     name: Field,
+    /// The name without stemming, for prefixes typed so far ("runnin" → "running").
+    name_raw: Field,
     brand: Field,
     category: Field,
     category_name: Field,
@@ -64,6 +72,14 @@ fn schema() -> (Schema, Fields) {
         id: b.add_u64_field("id", INDEXED | STORED | FAST),
         slug: b.add_text_field("slug", STORED),
         name: b.add_text_field("name", text(true)),
+        name_raw: b.add_text_field(
+            "name_raw",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("default")
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            ),
+        ),
         brand: b.add_text_field("brand", text(true)),
         category: b.add_text_field("category", STORED),
         category_name: b.add_text_field("category_name", text(true)),
@@ -93,21 +109,28 @@ fn engine_error(e: impl std::fmt::Display) -> SearchError {
 }
 
 impl EmbeddedEngine {
-    /// Opens the index in `dir`, creating it (or recreating it, when it was written by an
-    /// older schema or is unreadable) as needed.
+    /// Opens the index under `dir` (in its own versioned subfolder), creating it as
+    /// needed. An index that tantivy cannot read (corrupt, or another schema) is replaced;
+    /// an I/O error (permissions, a full disk) is reported, never "fixed" by deleting.
     pub fn open(dir: &Path) -> Result<Self, SearchError> {
         let (schema, fields) = schema();
-        std::fs::create_dir_all(dir).map_err(engine_error)?;
+        let own = dir.join(SCHEMA_VERSION);
+        std::fs::create_dir_all(&own).map_err(engine_error)?;
         let open = || -> tantivy::Result<Index> {
-            let directory = tantivy::directory::MmapDirectory::open(dir)?;
+            let directory = tantivy::directory::MmapDirectory::open(&own)?;
             Index::open_or_create(directory, schema.clone())
         };
         let index = match open() {
             Ok(index) => index,
+            Err(
+                e @ (tantivy::TantivyError::IoError(_) | tantivy::TantivyError::LockFailure(..)),
+            ) => {
+                return Err(engine_error(e));
+            }
             Err(e) => {
-                tracing::warn!(error = %e, dir = %dir.display(), "search index unreadable; rebuilding it");
-                std::fs::remove_dir_all(dir).map_err(engine_error)?;
-                std::fs::create_dir_all(dir).map_err(engine_error)?;
+                tracing::warn!(error = %e, dir = %own.display(), "search index unreadable; rebuilding it");
+                std::fs::remove_dir_all(&own).map_err(engine_error)?;
+                std::fs::create_dir_all(&own).map_err(engine_error)?;
                 open().map_err(engine_error)?
             }
         };
@@ -126,7 +149,9 @@ impl EmbeddedEngine {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(engine_error)?;
-        let writer = index.writer(WRITER_HEAP).map_err(engine_error)?;
+        let writer = index
+            .writer_with_num_threads(WRITER_THREADS, WRITER_HEAP)
+            .map_err(engine_error)?;
         Ok(Self {
             index,
             reader,
@@ -145,6 +170,7 @@ impl EmbeddedEngine {
         doc.add_u64(f.id, u64::try_from(d.product_id).unwrap_or(0));
         doc.add_text(f.slug, &d.slug);
         doc.add_text(f.name, &d.name);
+        doc.add_text(f.name_raw, &d.name);
         doc.add_text(f.brand, &d.brand);
         doc.add_text(f.category, &d.category_slug);
         doc.add_text(f.category_name, d.category_names.join(" "));
@@ -219,16 +245,17 @@ impl EmbeddedEngine {
         self.reader.reload().map_err(engine_error)
     }
 
-    /// The words of `text` as the index analyses them (lower-cased, stemmed).
-    fn words(&self, text: &str) -> Result<Vec<String>, SearchError> {
+    /// The words of `text` as `field` analyses them (lower-cased; stemmed for the
+    /// stemmed fields), at most [`MAX_WORDS`].
+    fn words(&self, field: Field, text: &str) -> Result<Vec<String>, SearchError> {
         let mut analyzer = self
             .index
-            .tokenizer_for_field(self.fields.name)
+            .tokenizer_for_field(field)
             .map_err(engine_error)?;
         let mut stream = analyzer.token_stream(text);
         let mut words = Vec::new();
         while let Some(token) = stream.next() {
-            if !token.text.is_empty() {
+            if !token.text.is_empty() && words.len() < MAX_WORDS {
                 words.push(token.text.clone());
             }
         }
@@ -236,7 +263,10 @@ impl EmbeddedEngine {
     }
 
     fn text_query(&self, text: &str) -> Result<Box<dyn Query>, SearchError> {
-        let words = self.words(text)?;
+        let words = self.words(self.fields.name, text)?;
+        // The same words unstemmed: typo budgets count what was typed, and prefixes match
+        // the unstemmed name.
+        let raw = self.words(self.fields.name_raw, text)?;
         if words.is_empty() {
             return Ok(Box::new(AllQuery));
         }
@@ -251,7 +281,8 @@ impl EmbeddedEngine {
         let last = words.len() - 1;
         let mut per_word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (i, word) in words.iter().enumerate() {
-            let chars = word.chars().count();
+            let typed = raw.get(i).unwrap_or(word);
+            let chars = typed.chars().count();
             let typos = match chars {
                 0..=4 => 0,
                 5..=8 => 1,
@@ -277,37 +308,43 @@ impl EmbeddedEngine {
                         )),
                     ));
                 }
-                if i == last {
-                    any_field.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(
-                            Box::new(FuzzyTermQuery::new_prefix(term, typos.min(1), true)),
-                            weight * 0.5,
-                        )),
-                    ));
-                }
+            }
+            if i == last {
+                let term = Term::from_field_text(f.name_raw, typed);
+                any_field.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(FuzzyTermQuery::new_prefix(term, typos.min(1), true)),
+                        2.0,
+                    )),
+                ));
             }
             per_word.push((Occur::Must, Box::new(BooleanQuery::new(any_field))));
         }
         Ok(Box::new(BooleanQuery::new(per_word)))
     }
 
-    fn facet_filter(&self, group: &str, values: &[String]) -> Option<Box<dyn Query>> {
-        if values.is_empty() {
-            return None;
-        }
+    /// Any of `values` in `group`. Values the index has never seen are ignored (a stale
+    /// link or a typo in the URL does not empty the results); none left, no filter.
+    fn facet_filter(
+        &self,
+        searcher: &tantivy::Searcher,
+        group: &str,
+        values: &[String],
+    ) -> Option<Box<dyn Query>> {
         let any: Vec<(Occur, Box<dyn Query>)> = values
             .iter()
-            .map(|v| {
-                let term =
-                    Term::from_facet(self.fields.facets, &Facet::from_path([group, v.as_str()]));
+            .take(20)
+            .map(|v| Term::from_facet(self.fields.facets, &Facet::from_path([group, v.as_str()])))
+            .filter(|term| searcher.doc_freq(term).is_ok_and(|n| n > 0))
+            .map(|term| {
                 (
                     Occur::Should,
                     Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
                 )
             })
             .collect();
-        Some(Box::new(BooleanQuery::new(any)))
+        (!any.is_empty()).then(|| Box::new(BooleanQuery::new(any)) as Box<dyn Query>)
     }
 
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
@@ -320,12 +357,12 @@ impl EmbeddedEngine {
             ("size", &q.sizes),
             ("price", &q.prices),
         ] {
-            if let Some(filter) = self.facet_filter(group, values) {
+            if let Some(filter) = self.facet_filter(&searcher, group, values) {
                 clauses.push((Occur::Must, filter));
             }
         }
         if q.in_stock_only {
-            if let Some(filter) = self.facet_filter("stock", &["in".to_owned()]) {
+            if let Some(filter) = self.facet_filter(&searcher, "stock", &["in".to_owned()]) {
                 clauses.push((Occur::Must, filter));
             }
         }

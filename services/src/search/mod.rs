@@ -120,6 +120,17 @@ impl SearchService {
             .collect())
     }
 
+    /// Whether the index holds as many products as PostgreSQL has searchable ones.
+    pub async fn is_in_step(&self) -> Result<bool, SearchError> {
+        let published: i64 = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM products p
+               WHERE p.published AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id)"#
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(published).unwrap_or(0) == self.engine.document_count())
+    }
+
     /// Rebuilds the whole index from PostgreSQL; returns the number of products indexed.
     pub async fn reindex(&self) -> Result<usize, SearchError> {
         self.reindex_with_progress(|_, _| {}).await
