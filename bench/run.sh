@@ -25,6 +25,8 @@ psql "$DATABASE_URL" -q -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "
 export DATABASE_URL="${DATABASE_URL%/*}/$BENCH_DB"
 export BIND_ADDR="127.0.0.1:$PORT" PUBLIC_URL="http://127.0.0.1:$PORT"
 export LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_ENV=PROD RUST_LOG=warn
+export SEARCH_INDEX_DIR="$ROOT/target/bench-search-index"
+rm -rf "$SEARCH_INDEX_DIR"
 target/release/server seed >/dev/null
 
 PID=""

@@ -18,7 +18,9 @@ export LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_ENV=PROD
 # E-mail goes to a fresh outbox the tests read; Redis keys are this run's own.
 export MAIL_OUTBOX="$ROOT/target/e2e-outbox" E2E_OUTBOX="$ROOT/target/e2e-outbox"
 export REDIS_KEY_PREFIX="emporium-e2e:$$:"
-rm -rf "$MAIL_OUTBOX"
+# The search index belongs to this run's fresh database.
+export SEARCH_INDEX_DIR="$ROOT/target/e2e-search-index"
+rm -rf "$MAIL_OUTBOX" "$SEARCH_INDEX_DIR"
 target/debug/server seed >/dev/null
 
 LOG="$ROOT/target/e2e-server.log"
