@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 pub use lookup::VariantSnapshot;
 pub use tree::CategoryTree;
+pub use writes::announce_change;
 
 /// Channel on which catalog writes are announced to other instances.
 pub const CHANGE_CHANNEL: &str = "catalog_changed";

@@ -71,24 +71,33 @@ impl CatalogService {
         )
         .execute(&mut *tx)
         .await?;
-        // Delivered to listeners only if the transaction commits.
-        sqlx::query!(
-            "SELECT pg_notify($1, $2)",
-            CHANGE_CHANNEL,
-            product_id.to_string()
-        )
-        .execute(&mut *tx)
-        .await?;
-        // The search index (and any other consumer) hears of it through the event log,
-        // written in the same transaction, so no change can be missed.
-        sqlx::query!(
-            "INSERT INTO event_log (topic, payload) VALUES ('product.changed', jsonb_build_object('product_id', $1::bigint))",
-            product_id
-        )
-        .execute(&mut *tx)
-        .await?;
+        announce_change(&mut tx, product_id).await?;
         tx.commit().await?;
         self.invalidate_cache();
         Ok(())
     }
+}
+
+/// Announces, inside `tx`, that a product changed: other instances clear their caches
+/// (NOTIFY, delivered only if the transaction commits) and the search index and any other
+/// consumer hear of it through the event log, so no change can be missed. Any service
+/// that changes what a product shows (stock selling out, say) calls this.
+pub async fn announce_change(
+    tx: &mut Transaction<'_, Postgres>,
+    product_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT pg_notify($1, $2)",
+        CHANGE_CHANNEL,
+        product_id.to_string()
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO event_log (topic, payload) VALUES ('product.changed', jsonb_build_object('product_id', $1::bigint))",
+        product_id
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

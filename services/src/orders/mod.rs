@@ -7,7 +7,7 @@
 //! event are written in the same transaction. A retried or double-submitted checkout
 //! carries the same idempotency key and gets the same order back.
 
-use crate::catalog::{CatalogService, CHANGE_CHANNEL};
+use crate::catalog::CatalogService;
 use crate::payments::{PaymentRequest, Payments};
 use domain::order::{OrderAction, OrderLine, Quote, MAX_LINE_QUANTITY};
 use domain::{
@@ -466,20 +466,8 @@ impl OrderService {
         .await?;
         let sold_out: Vec<i64> = sold_out_products.into_iter().flatten().collect();
         for product_id in &sold_out {
-            // Listings show "sold out": other instances clear their caches on commit.
-            sqlx::query!(
-                "SELECT pg_notify($1, $2)",
-                CHANGE_CHANNEL,
-                product_id.to_string()
-            )
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query!(
-                "INSERT INTO event_log (topic, payload) VALUES ('product.changed', jsonb_build_object('product_id', $1::bigint))",
-                product_id
-            )
-            .execute(&mut *tx)
-            .await?;
+            // Listings and the search index show "sold out".
+            crate::catalog::announce_change(&mut tx, *product_id).await?;
         }
         tx.commit().await?;
         if !sold_out.is_empty() {
