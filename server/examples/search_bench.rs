@@ -1,7 +1,8 @@
-//! Search benchmark on the embedded engine: generates N products (default 100,000) with
-//! the demo catalog's generator, indexes them into an on-disk tantivy index, then times
-//! typo'd two-word queries (every query also counts all facets; half of them filter by a
-//! category and "in stock"). Prints indexing time and p50/p99 query latency.
+//! Search benchmark: generates N products (default 100,000) with the demo catalog's
+//! generator, indexes them into the embedded engine (an on-disk tantivy index) and, when
+//! `MEILI_URL` is set, into Meilisearch; then times typo'd two-word queries (every query
+//! also counts all facets; half of them filter by a category and "in stock"). Prints
+//! indexing time and p50/p99 query latency per engine.
 //!
 //!   bench/search.sh                 # 100,000 products, 2,000 queries
 //!   PRODUCTS=20000 QUERIES=500 bench/search.sh
@@ -10,7 +11,8 @@ use domain::search::SearchQuery;
 use domain::{Currency, Money};
 use services::catalog::seed;
 use services::search::embedded::EmbeddedEngine;
-use services::search::SearchDocument;
+use services::search::meili::MeiliEngine;
+use services::search::{SearchDocument, SearchEngine};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -21,7 +23,8 @@ fn env_num(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     let products = env_num("PRODUCTS", 100_000);
     let queries = env_num("QUERIES", 2_000);
     let started = Instant::now();
@@ -100,9 +103,44 @@ fn main() -> anyhow::Result<()> {
 
     let dir = std::env::temp_dir().join(format!("emporium-search-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let engine = EmbeddedEngine::open(&dir)?;
+    let embedded = EmbeddedEngine::open(&dir)?;
+    println!(
+        "search benchmark: {} products (generated in {:.1} s), {queries} typo'd two-word queries, all facets counted, half filtered by a category and in stock",
+        docs.len(),
+        generated.as_secs_f64()
+    );
+    println!();
+    println!("| engine | indexing | products/s | p50 | p99 | target product on page 1 |");
+    println!("|---|---|---|---|---|---|");
+    let result = run("embedded (tantivy, on disk)", &embedded, &docs, queries).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
+    match std::env::var("MEILI_URL") {
+        Ok(url) => {
+            let uid = format!("emporium-bench-{}", std::process::id());
+            let meili =
+                MeiliEngine::new(&url, std::env::var("MEILI_API_KEY").ok().as_deref(), &uid)?;
+            meili.prepare().await?;
+            let result = run("Meilisearch", &meili, &docs, queries).await;
+            meili.delete_index().await?;
+            result?;
+        }
+        Err(_) => println!("| Meilisearch | skipped: MEILI_URL is not set | | | | |"),
+    }
+    Ok(())
+}
+
+/// Indexes `docs` into `engine`, then times the queries; prints one table row.
+async fn run(
+    label: &str,
+    engine: &dyn SearchEngine,
+    docs: &[SearchDocument],
+    queries: usize,
+) -> anyhow::Result<()> {
     let t = Instant::now();
-    engine.replace_all(&docs, &|_, _| {})?;
+    engine
+        .replace_all(docs.to_vec(), std::sync::Arc::new(|_, _| {}))
+        .await?;
     let indexing = t.elapsed();
 
     // Typo'd two-word queries from product names: the first word of 5+ letters gets two
@@ -144,7 +182,7 @@ fn main() -> anyhow::Result<()> {
             query.in_stock_only = true;
         }
         let t = Instant::now();
-        let r = engine.search(&query)?;
+        let r = engine.search(&query).await?;
         latencies.push(t.elapsed().as_micros() as u64);
         if r.hits.iter().any(|h| h.product_id == d.product_id) {
             found += 1;
@@ -153,24 +191,12 @@ fn main() -> anyhow::Result<()> {
     latencies.sort_unstable();
     let pct =
         |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
-    println!("search benchmark (embedded tantivy engine, on-disk index)");
-    println!();
-    println!("| figure | value |");
-    println!("|---|---|");
     println!(
-        "| products indexed | {} (generated in {:.1} s) |",
-        docs.len(),
-        generated.as_secs_f64()
-    );
-    println!(
-        "| indexing time | {:.1} s ({:.0} products/s) |",
+        "| {label} | {:.1} s | {:.0} | {:.2} ms | {:.2} ms | {found} of {queries} |",
         indexing.as_secs_f64(),
-        docs.len() as f64 / indexing.as_secs_f64()
+        docs.len() as f64 / indexing.as_secs_f64(),
+        pct(0.50),
+        pct(0.99)
     );
-    println!("| queries | {queries} typo'd two-word queries, all facets counted, half filtered |");
-    println!("| latency p50 | {:.2} ms |", pct(0.50));
-    println!("| latency p99 | {:.2} ms |", pct(0.99));
-    println!("| target product on the first page | {found} of {queries} |");
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

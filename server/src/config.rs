@@ -34,6 +34,12 @@ pub struct Config {
     pub event_worker: bool,
     /// Folder of the embedded search index.
     pub search_index_dir: std::path::PathBuf,
+    /// Search with Meilisearch at this URL instead of the embedded index.
+    pub meili_url: Option<String>,
+    /// Meilisearch API key (a secret: never logged).
+    pub meili_api_key: Option<String>,
+    /// Name of the Meilisearch index.
+    pub meili_index: String,
 }
 
 /// How logs are written.
@@ -132,6 +138,7 @@ impl Config {
         let smtp_url = std::env::var("SMTP_URL")
             .ok()
             .filter(|v| !v.trim().is_empty());
+        let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let days = |n: u64| std::time::Duration::from_secs(n * 24 * 3600);
         let defaults = services::auth::AuthSettings::default();
         let auth = services::auth::AuthSettings {
@@ -164,6 +171,9 @@ impl Config {
             trust_proxy: flag("TRUST_PROXY", false)?,
             event_worker: flag("EVENT_WORKER", true)?,
             search_index_dir: var("SEARCH_INDEX_DIR", ".data/search-index").into(),
+            meili_url: set("MEILI_URL"),
+            meili_api_key: set("MEILI_API_KEY"),
+            meili_index: var("MEILI_INDEX", "products"),
             public_url,
         })
     }

@@ -113,23 +113,46 @@ pub fn auth_service(
     ))
 }
 
-/// The search service on its embedded index, built from PostgreSQL when empty.
+/// The configured search engine: Meilisearch when `MEILI_URL` is set, else the embedded
+/// index under `SEARCH_INDEX_DIR`.
+pub async fn search_engine(
+    config: &Config,
+) -> anyhow::Result<Arc<dyn services::search::SearchEngine>> {
+    use services::search::{embedded::EmbeddedEngine, meili::MeiliEngine};
+    if let Some(url) = &config.meili_url {
+        let engine = MeiliEngine::new(url, config.meili_api_key.as_deref(), &config.meili_index)
+            .context("MEILI_URL / MEILI_API_KEY")?;
+        // Meilisearch being down must not keep the shop from starting; searches say
+        // "temporarily unavailable" until it answers.
+        match engine.prepare().await {
+            Ok(()) => {
+                tracing::info!(url = %redact_url(url), index = %config.meili_index, "search: Meilisearch")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, url = %redact_url(url), "search: Meilisearch is not answering; its index settings were not applied")
+            }
+        }
+        return Ok(Arc::new(engine));
+    }
+    // An index that cannot be opened is replaced by one in memory (rebuilt at start),
+    // with the reason logged.
+    let engine = match EmbeddedEngine::open(&config.search_index_dir) {
+        Ok(engine) => engine,
+        Err(e) => {
+            tracing::error!(error = %e, dir = %config.search_index_dir.display(), "cannot open the search index (SEARCH_INDEX_DIR); using one in memory");
+            EmbeddedEngine::in_memory().context("creating an in-memory search index")?
+        }
+    };
+    Ok(Arc::new(engine))
+}
+
+/// The search service on the configured engine, rebuilt from PostgreSQL when empty.
 pub async fn open_search(
     config: &Config,
     catalog: &CatalogService,
     pool: PgPool,
 ) -> anyhow::Result<services::search::SearchService> {
-    // Search must never keep the shop from starting: an index that cannot be opened is
-    // replaced by one in memory (rebuilt below), with the reason logged.
-    let engine = match services::search::embedded::EmbeddedEngine::open(&config.search_index_dir) {
-        Ok(engine) => engine,
-        Err(e) => {
-            tracing::error!(error = %e, dir = %config.search_index_dir.display(), "cannot open the search index (SEARCH_INDEX_DIR); using one in memory");
-            services::search::embedded::EmbeddedEngine::in_memory()
-                .context("creating an in-memory search index")?
-        }
-    };
-    let search = services::search::SearchService::new(catalog, pool, engine);
+    let search = services::search::SearchService::new(catalog, pool, search_engine(config).await?);
     // Rebuilt when empty or when it disagrees with the database (a reset or re-seeded
     // database, changes made while no worker ran).
     match search.is_in_step().await {

@@ -109,8 +109,8 @@ async fn reindex(config: Config) -> anyhow::Result<()> {
     let pool = connect_postgres(&config).await?;
     services::MIGRATOR.run(&pool).await?;
     let catalog = CatalogService::new(pool.clone(), config.currency);
-    let engine = services::search::embedded::EmbeddedEngine::open(&config.search_index_dir)?;
-    let search = services::search::SearchService::new(&catalog, pool, engine);
+    let search =
+        services::search::SearchService::new(&catalog, pool, server::search_engine(&config).await?);
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
@@ -121,16 +121,23 @@ async fn reindex(config: Config) -> anyhow::Result<()> {
     let shown = bar.clone();
     let started = std::time::Instant::now();
     let n = search
-        .reindex_with_progress(move |done, total| {
+        .reindex_with_progress(std::sync::Arc::new(move |done, total| {
             shown.set_length(total as u64);
             shown.set_position(done as u64);
-        })
+        }))
         .await?;
     bar.finish();
+    let place = match &config.meili_url {
+        Some(url) => format!(
+            "Meilisearch index {:?} at {}",
+            config.meili_index,
+            server::config::redact_url(url)
+        ),
+        None => config.search_index_dir.display().to_string(),
+    };
     println!(
-        "search index rebuilt: {n} products in {:.1} s ({})",
-        started.elapsed().as_secs_f64(),
-        config.search_index_dir.display()
+        "search index rebuilt: {n} products in {:.1} s ({place})",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

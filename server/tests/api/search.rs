@@ -1,22 +1,34 @@
 //! Search conformance suite: what every search engine must do, checked against the seeded
-//! catalog in PostgreSQL. It runs on the embedded engine; the Meilisearch engine is not
-//! built yet, so that run is reported as skipped.
+//! catalog in PostgreSQL. It runs on the embedded engine always, and on Meilisearch when
+//! `MEILI_URL` (and `MEILI_API_KEY` if the server has a key) is set.
 
 use crate::helpers::TestApp;
 use domain::search::{SearchQuery, SearchSort};
+use services::events::consumers::SearchIndexer;
+use services::events::EventWorker;
 use services::search::embedded::EmbeddedEngine;
-use services::search::SearchService;
+use services::search::meili::MeiliEngine;
+use services::search::{SearchEngine, SearchService};
+use std::sync::Arc;
 
-async fn indexed(app: &TestApp) -> (SearchService, sqlx::PgPool) {
+async fn indexed(app: &TestApp, engine: Arc<dyn SearchEngine>) -> (SearchService, sqlx::PgPool) {
     let pool = sqlx::PgPool::connect(&app.database_url).await.expect("db");
-    let search = SearchService::new(
-        &app.services.catalog,
-        pool.clone(),
-        EmbeddedEngine::in_memory().expect("engine"),
-    );
+    let search = SearchService::new(&app.services.catalog, pool.clone(), engine);
     let n = search.reindex().await.expect("reindex");
     assert!(n > 400, "indexed {n}");
+    assert!(search.is_in_step().await.expect("count"));
     (search, pool)
+}
+
+/// Processes pending events with the search indexer, as the worker does.
+async fn process_events(pool: &sqlx::PgPool, search: &SearchService) {
+    let worker = EventWorker::new(
+        pool.clone(),
+        vec![Arc::new(SearchIndexer {
+            search: search.clone(),
+        })],
+    );
+    while worker.run_once().await.expect("events") > 0 {}
 }
 
 fn query(text: &str) -> SearchQuery {
@@ -43,12 +55,35 @@ async fn product_with_long_word(pool: &sqlx::PgPool, min: usize) -> (i64, String
 
 #[tokio::test]
 async fn embedded_engine_conformance() {
-    let app = TestApp::spawn_with(|c| c.event_worker = false).await;
-    let (search, pool) = indexed(&app).await;
     println!("search conformance: embedded engine");
-    if std::env::var("MEILI_URL").is_err() {
-        println!("search conformance: Meilisearch SKIPPED (MEILI_URL is not set; the Meilisearch engine is not built yet)");
-    }
+    conformance(Arc::new(EmbeddedEngine::in_memory().expect("engine"))).await;
+}
+
+#[tokio::test]
+async fn meilisearch_engine_conformance() {
+    let Ok(url) = std::env::var("MEILI_URL") else {
+        println!("search conformance: Meilisearch SKIPPED (MEILI_URL is not set)");
+        return;
+    };
+    println!("search conformance: Meilisearch at {url}");
+    let uid = format!(
+        "emporium-test-{}",
+        services::random::hex(6).expect("random")
+    );
+    let engine = MeiliEngine::new(&url, std::env::var("MEILI_API_KEY").ok().as_deref(), &uid)
+        .expect("client");
+    engine
+        .prepare()
+        .await
+        .expect("Meilisearch answers at MEILI_URL");
+    conformance(Arc::new(engine.clone())).await;
+    engine.delete_index().await.expect("delete the test index");
+}
+
+/// What every engine must do.
+async fn conformance(engine: Arc<dyn SearchEngine>) {
+    let app = TestApp::spawn_with(|c| c.event_worker = false).await;
+    let (search, pool) = indexed(&app, engine).await;
 
     // A typo'd word finds the product (one typo from 5 letters).
     let (id, name, word) = product_with_long_word(&pool, 6).await;
@@ -209,15 +244,41 @@ async fn embedded_engine_conformance() {
             .unwrap_or_else(|e| panic!("{odd:?}: {e}"));
     }
 
-    // An unpublished product disappears once it is refreshed.
+    // Stock to zero: once its event is processed the product leaves "in stock" results.
+    let in_stock_name = SearchQuery::from_pairs([("q", name.as_str()), ("in_stock", "1")]);
+    let before = search.search(&in_stock_name).await.expect("search");
+    assert!(
+        before.hits.iter().any(|h| h.product_id == id),
+        "{name} is in stock"
+    );
+    let skus: Vec<String> = sqlx::query_scalar("SELECT sku FROM variants WHERE product_id = $1")
+        .bind(id)
+        .fetch_all(&pool)
+        .await
+        .expect("skus");
+    for sku in &skus {
+        app.services.catalog.set_stock(sku, 0).await.expect("stock");
+    }
+    process_events(&pool, &search).await;
+    let sold_out = search.search(&in_stock_name).await.expect("search");
+    assert!(sold_out.hits.iter().all(|h| h.product_id != id));
+    let still_listed = search.search(&query(&name)).await.expect("search");
+    let hit = still_listed.hits.iter().find(|h| h.product_id == id);
+    assert!(hit.is_some_and(|h| !h.in_stock), "listed as out of stock");
+
+    // An unpublished product disappears once its event is processed.
     app.services
         .catalog
         .set_published(&exact.hits[0].slug, false)
         .await
         .expect("unpublish");
-    search.refresh(&[id]).await.expect("refresh");
+    process_events(&pool, &search).await;
     let gone = search.search(&query(&name)).await.expect("search");
     assert!(gone.hits.iter().all(|h| h.product_id != id));
+    assert!(
+        search.is_in_step().await.expect("count"),
+        "index count follows the catalog"
+    );
 }
 
 #[tokio::test]

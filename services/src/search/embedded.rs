@@ -7,10 +7,13 @@
 //! facet field holding `/category/<slug>`, `/colour/<value>`, `/size/<value>`,
 //! `/price/<bucket>` and `/stock/in`, counted over the filtered results.
 
-use super::{SearchDocument, SearchError};
+use super::{
+    facet_values, html_escape, price_facet_values, Progress, SearchDocument, SearchEngine,
+    SearchError,
+};
 use domain::search::{
     price_bucket, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults, SearchSort,
-    PRICE_BUCKETS, SEARCH_PER_PAGE,
+    SEARCH_PER_PAGE,
 };
 use domain::{Currency, Money};
 use std::path::Path;
@@ -160,7 +163,7 @@ impl EmbeddedEngine {
         })
     }
 
-    pub fn document_count(&self) -> u64 {
+    pub fn count(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
 
@@ -205,7 +208,11 @@ impl EmbeddedEngine {
 
     /// Writes documents (replacing any with the same product id) and removes `deleted`,
     /// then makes the change visible to searches before returning.
-    pub fn apply(&self, upserts: &[SearchDocument], deleted: &[i64]) -> Result<(), SearchError> {
+    pub fn apply_now(
+        &self,
+        upserts: &[SearchDocument],
+        deleted: &[i64],
+    ) -> Result<(), SearchError> {
         let mut writer = self.writer.lock().map_err(engine_error)?;
         for id in deleted.iter().chain(upserts.iter().map(|d| &d.product_id)) {
             writer.delete_term(Term::from_field_u64(
@@ -224,7 +231,7 @@ impl EmbeddedEngine {
     }
 
     /// Replaces the whole index with `docs`, reporting progress as (done, total).
-    pub fn replace_all(
+    pub fn replace_all_now(
         &self,
         docs: &[SearchDocument],
         progress: &dyn Fn(usize, usize),
@@ -347,7 +354,7 @@ impl EmbeddedEngine {
         (!any.is_empty()).then(|| Box::new(BooleanQuery::new(any)) as Box<dyn Query>)
     }
 
-    pub fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
+    pub fn search_now(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
         let text = self.text_query(&q.text)?;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text.box_clone())];
@@ -362,9 +369,11 @@ impl EmbeddedEngine {
             }
         }
         if q.in_stock_only {
-            if let Some(filter) = self.facet_filter(&searcher, "stock", &["in".to_owned()]) {
-                clauses.push((Occur::Must, filter));
-            }
+            let term = Term::from_facet(self.fields.facets, &Facet::from_path(["stock", "in"]));
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+            ));
         }
         let query = BooleanQuery::new(clauses);
         let page = q.page.max(1);
@@ -455,8 +464,8 @@ impl EmbeddedEngine {
                 in_stock: num(f.in_stock) == 1,
             });
         }
-        let group = |root: &str| -> Vec<FacetValue> {
-            let mut values: Vec<FacetValue> = facet_counts
+        let counts = |root: &str| -> Vec<(String, u64)> {
+            facet_counts
                 .get(root)
                 .map(|(facet, count)| {
                     let value = facet
@@ -464,24 +473,13 @@ impl EmbeddedEngine {
                         .last()
                         .map(|s| (*s).to_owned())
                         .unwrap_or_default();
-                    FacetValue {
-                        label: value.clone(),
-                        value,
-                        count,
-                    }
+                    (value, count)
                 })
-                .collect();
-            values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-            values
+                .collect()
         };
-        let mut prices = group("/price");
-        prices.sort_by_key(|v| PRICE_BUCKETS.iter().position(|(k, ..)| *k == v.value));
-        for p in &mut prices {
-            if let Some((_, label, ..)) = PRICE_BUCKETS.iter().find(|(k, ..)| *k == p.value) {
-                p.label = (*label).to_owned();
-            }
-        }
-        let in_stock = group("/stock").iter().map(|v| v.count).sum();
+        let group = |root: &str| -> Vec<FacetValue> { facet_values(counts(root)) };
+        let prices = price_facet_values(counts("/price"));
+        let in_stock = counts("/stock").iter().map(|(_, n)| n).sum();
         Ok(SearchResults {
             hits,
             total: u64::try_from(total).unwrap_or(0),
@@ -497,9 +495,45 @@ impl EmbeddedEngine {
     }
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Runs blocking index work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SearchError> + Send + 'static,
+) -> Result<T, SearchError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(engine_error)?
+}
+
+#[async_trait::async_trait]
+impl SearchEngine for EmbeddedEngine {
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let (engine, query) = (self.clone(), query.clone());
+        blocking(move || engine.search_now(&query)).await
+    }
+
+    async fn apply(
+        &self,
+        upserts: Vec<SearchDocument>,
+        deleted: Vec<i64>,
+    ) -> Result<(), SearchError> {
+        let engine = self.clone();
+        blocking(move || engine.apply_now(&upserts, &deleted)).await
+    }
+
+    async fn replace_all(
+        &self,
+        docs: Vec<SearchDocument>,
+        progress: Progress,
+    ) -> Result<(), SearchError> {
+        let engine = self.clone();
+        blocking(move || engine.replace_all_now(&docs, &*progress)).await
+    }
+
+    async fn document_count(&self) -> Result<u64, SearchError> {
+        Ok(self.count())
+    }
 }

@@ -1,16 +1,92 @@
 //! Search: full text over the catalog with typo tolerance, prefixes, facets, filters,
 //! sorting and highlights.
 //!
-//! The embedded engine (tantivy, an index on local disk) is the default and needs nothing
-//! installed. Search documents are built from PostgreSQL here, so every engine indexes the
-//! same facts.
+//! Two engines behind one trait, held to one conformance suite: the embedded engine
+//! (tantivy, an index on local disk) is the default and needs nothing installed;
+//! Meilisearch is used when `MEILI_URL` is set. Search documents are built from
+//! PostgreSQL here, so every engine indexes the same facts.
 
 pub mod embedded;
+pub mod meili;
 
 use crate::catalog::CatalogService;
-use domain::search::{SearchQuery, SearchResults};
+use domain::search::{FacetValue, SearchQuery, SearchResults, PRICE_BUCKETS};
 use domain::{Currency, Money};
 use sqlx::PgPool;
+use std::sync::Arc;
+
+/// Progress of a rebuild: (documents written, total).
+pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
+
+/// What a search engine does. Every engine has the same behaviour: each query word must
+/// match (one typo from 5 typed letters, two from 9), the last word also as a prefix;
+/// facet counts over the filtered results; facet values the index has never seen are
+/// ignored; names highlighted with `<mark>` and HTML-escaped otherwise.
+#[async_trait::async_trait]
+pub trait SearchEngine: Send + Sync {
+    /// "embedded" or "meilisearch", for logs and the conformance suite.
+    fn name(&self) -> &'static str;
+    async fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError>;
+    /// Writes documents (replacing those with the same product id) and removes `deleted`;
+    /// the change is visible to searches when this returns.
+    async fn apply(
+        &self,
+        upserts: Vec<SearchDocument>,
+        deleted: Vec<i64>,
+    ) -> Result<(), SearchError>;
+    /// Replaces the whole index with `docs`; searches see the old index until the new one
+    /// is complete.
+    async fn replace_all(
+        &self,
+        docs: Vec<SearchDocument>,
+        progress: Progress,
+    ) -> Result<(), SearchError>;
+    async fn document_count(&self) -> Result<u64, SearchError>;
+}
+
+/// Facet values ordered by count (most first), then value.
+pub(crate) fn facet_values(counts: impl IntoIterator<Item = (String, u64)>) -> Vec<FacetValue> {
+    let mut values: Vec<FacetValue> = counts
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(value, count)| FacetValue {
+            label: value.clone(),
+            value,
+            count,
+        })
+        .collect();
+    values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    values
+}
+
+/// Price bucket facet values in bucket order, labelled ("$25 to $50").
+pub(crate) fn price_facet_values(
+    counts: impl IntoIterator<Item = (String, u64)>,
+) -> Vec<FacetValue> {
+    let mut prices = facet_values(counts);
+    prices.sort_by_key(|v| PRICE_BUCKETS.iter().position(|(k, ..)| *k == v.value));
+    for p in &mut prices {
+        if let Some((_, label, ..)) = PRICE_BUCKETS.iter().find(|(k, ..)| *k == p.value) {
+            p.label = (*label).to_owned();
+        }
+    }
+    prices
+}
+
+pub(crate) fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Text with matches between `open` and `close` markers (which never occur in shop text)
+/// as HTML: escaped, with the matches in `<mark>`.
+pub(crate) fn marked_html(text: &str, open: &str, close: &str) -> String {
+    html_escape(text)
+        .replace(open, "<mark>")
+        .replace(close, "</mark>")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -48,12 +124,12 @@ pub struct SearchDocument {
 #[derive(Clone)]
 pub struct SearchService {
     pool: PgPool,
-    engine: embedded::EmbeddedEngine,
+    engine: Arc<dyn SearchEngine>,
     currency: Currency,
 }
 
 impl SearchService {
-    pub fn new(catalog: &CatalogService, pool: PgPool, engine: embedded::EmbeddedEngine) -> Self {
+    pub fn new(catalog: &CatalogService, pool: PgPool, engine: Arc<dyn SearchEngine>) -> Self {
         Self {
             pool,
             engine,
@@ -61,8 +137,9 @@ impl SearchService {
         }
     }
 
-    pub fn engine(&self) -> &embedded::EmbeddedEngine {
-        &self.engine
+    /// The engine's name ("embedded", "meilisearch").
+    pub fn engine_name(&self) -> &'static str {
+        self.engine.name()
     }
 
     /// Search documents for published products: all of them, or those in `ids` (the
@@ -128,25 +205,19 @@ impl SearchService {
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok(u64::try_from(published).unwrap_or(0) == self.engine.document_count())
+        Ok(u64::try_from(published).unwrap_or(0) == self.engine.document_count().await?)
     }
 
     /// Rebuilds the whole index from PostgreSQL; returns the number of products indexed.
     pub async fn reindex(&self) -> Result<usize, SearchError> {
-        self.reindex_with_progress(|_, _| {}).await
+        self.reindex_with_progress(Arc::new(|_, _| {})).await
     }
 
     /// [`reindex`](Self::reindex), reporting (done, total) as it goes.
-    pub async fn reindex_with_progress(
-        &self,
-        progress: impl Fn(usize, usize) + Send + 'static,
-    ) -> Result<usize, SearchError> {
+    pub async fn reindex_with_progress(&self, progress: Progress) -> Result<usize, SearchError> {
         let docs = self.documents(None).await?;
-        let engine = self.engine.clone();
         let n = docs.len();
-        tokio::task::spawn_blocking(move || engine.replace_all(&docs, &progress))
-            .await
-            .map_err(|e| SearchError::Engine(e.to_string()))??;
+        self.engine.replace_all(docs, progress).await?;
         Ok(n)
     }
 
@@ -159,17 +230,10 @@ impl SearchService {
             .copied()
             .filter(|id| !docs.iter().any(|d| d.product_id == *id))
             .collect();
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || engine.apply(&docs, &gone))
-            .await
-            .map_err(|e| SearchError::Engine(e.to_string()))?
+        self.engine.apply(docs, gone).await
     }
 
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
-        let engine = self.engine.clone();
-        let query = query.clone();
-        tokio::task::spawn_blocking(move || engine.search(&query))
-            .await
-            .map_err(|e| SearchError::Engine(e.to_string()))?
+        self.engine.search(query).await
     }
 }
