@@ -7,5 +7,5 @@
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 export SQLX_OFFLINE=true
-cargo build --release -p server --example search_bench
+cargo build --release -p services --example search_bench
 RUST_LOG=warn target/release/examples/search_bench

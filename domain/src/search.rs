@@ -179,6 +179,13 @@ pub struct SearchResults {
     pub total: u64,
     pub facets: FacetCounts,
     pub page: usize,
+    /// When nothing matched: the query with misspelt words corrected, if that finds
+    /// something ("Did you mean …?").
+    #[serde(default)]
+    pub suggestion: Option<String>,
+    /// When nothing matched: products people buy.
+    #[serde(default)]
+    pub popular: Vec<crate::ProductCard>,
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ pub async fn search_suggestions(q: String) -> Result<Vec<Suggestion>, AppError> 
             }
             let results = services()?
                 .search
-                .search(&SearchQuery {
+                .suggest(&SearchQuery {
                     text,
                     page: 1,
                     ..Default::default()

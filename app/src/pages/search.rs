@@ -3,6 +3,7 @@
 //! header's search box with suggestions while typing (after hydration).
 
 use crate::api::search::{search_products, search_suggestions, Suggestion};
+use crate::components::cards::ProductGrid;
 use crate::components::error_view::ErrorView;
 use crate::components::layout::{await_layout, loading, Frame};
 use crate::LayoutResource;
@@ -95,7 +96,7 @@ fn Results(
                         }).collect_view()}
                     </nav>
                     {if r.hits.is_empty() {
-                        view! { <NoResults text=q.text.clone() categories /> }.into_any()
+                        view! { <NoResults q=q.clone() suggestion=r.suggestion.clone() popular=r.popular.clone() categories /> }.into_any()
                     } else {
                         view! {
                             <ul class="grid grid-cols-2 gap-6 md:grid-cols-3" data-testid="search-results">
@@ -172,11 +173,39 @@ fn FacetForm(q: SearchQuery, r: SearchResults) -> impl IntoView {
     }
 }
 
+/// Nothing matched: a spelling suggestion when the corrected words find something, ways
+/// to browse, and popular products.
 #[component]
-fn NoResults(text: String, categories: Vec<domain::CategoryCard>) -> impl IntoView {
+fn NoResults(
+    q: SearchQuery,
+    suggestion: Option<String>,
+    popular: Vec<domain::ProductCard>,
+    categories: Vec<domain::CategoryCard>,
+) -> impl IntoView {
+    let headline = if q.text.is_empty() {
+        "No products match these filters.".to_owned()
+    } else {
+        format!("Nothing matches “{}”.", q.text)
+    };
+    let suggestion = suggestion.map(|text| {
+        let href = SearchQuery {
+            text: text.clone(),
+            page: 1,
+            ..q.clone()
+        }
+        .url(1);
+        view! {
+            <p class="text-lg">
+                "Did you mean "
+                <a href=href class="link font-semibold" data-testid="did-you-mean">{text}</a>
+                "?"
+            </p>
+        }
+    });
     view! {
         <div class="card space-y-4 py-10 text-center" data-testid="no-results">
-            <p class="text-lg font-medium">{format!("Nothing matches “{text}”.")}</p>
+            <p class="text-lg font-medium">{headline}</p>
+            {suggestion}
             <p class="text-sm text-stone-600">"Check the spelling, use fewer words or remove a filter. Or browse a category:"</p>
             <ul class="flex flex-wrap justify-center gap-2">
                 {categories.into_iter().map(|c| view! {
@@ -185,6 +214,12 @@ fn NoResults(text: String, categories: Vec<domain::CategoryCard>) -> impl IntoVi
             </ul>
             <a href="/search?q=" class="btn-secondary">"See all products"</a>
         </div>
+        {(!popular.is_empty()).then(|| view! {
+            <section class="mt-10" data-testid="popular">
+                <h2 class="mb-4 text-xl font-semibold">"Popular right now"</h2>
+                <ProductGrid products=popular />
+            </section>
+        })}
     }
 }
 

@@ -315,6 +315,38 @@ async fn search_pages_suggestions_and_catalog_events() {
     let nothing = app.visit(&browser, "/search?q=zzzzqqqqxxxx").await;
     assert_eq!(nothing.status, 200);
     assert_eq!(nothing.blocks("no-results", "</div>").len(), 1);
+    // Nothing found: popular products to go on with, and no suggestion for gibberish.
+    assert!(nothing.body.contains("data-testid=\"popular\""));
+    assert!(nothing.body.matches("data-testid=\"product-card\"").count() >= 4);
+    assert!(!nothing.body.contains("did-you-mean"));
+    // A word misspelt beyond the search's typo budget (three letters wrong in a long
+    // word) finds nothing, but the page suggests a correction that does find something.
+    let (_, _, long_word) = product_with_long_word(&pool, 9).await;
+    let mut mangled: Vec<char> = long_word.chars().collect();
+    for (i, c) in [(1, 'q'), (4, 'x'), (7, 'z')] {
+        mangled[i] = if mangled[i] == c { 'j' } else { c };
+    }
+    let mangled: String = mangled.into_iter().collect();
+    let misspelt = app.visit(&browser, &format!("/search?q={mangled}")).await;
+    assert_eq!(
+        misspelt.blocks("no-results", "</div>").len(),
+        1,
+        "{mangled}"
+    );
+    let suggested = misspelt.blocks("did-you-mean", "</a>");
+    assert_eq!(suggested.len(), 1, "{mangled} for {long_word}");
+    let corrected = app
+        .visit(
+            &browser,
+            &format!("/search?q={}", suggested[0].replace(' ', "+")),
+        )
+        .await;
+    assert!(
+        corrected.body.contains("data-testid=\"search-hit\""),
+        "{}",
+        suggested[0]
+    );
+    assert!(corrected.blocks("no-results", "</div>").is_empty());
     let unknown_facet = app.visit(&browser, "/search?q=&colour=Ultraviolet").await;
     assert_eq!(unknown_facet.status, 200);
 

@@ -148,6 +148,39 @@ impl CatalogService {
         Ok(home)
     }
 
+    /// The best-selling products in stock over the last 90 days (cancelled orders left
+    /// out), topped up with featured and then the newest products.
+    #[tracing::instrument(skip(self))]
+    pub async fn popular(&self, limit: i64) -> Result<Vec<ProductCard>, CatalogError> {
+        let rows = sqlx::query_as!(
+            CardRow,
+            r#"WITH sales AS (
+                   SELECT v.product_id, sum(l.quantity) AS sold
+                   FROM order_lines l
+                   JOIN orders o ON o.id = l.order_id
+                   JOIN variants v ON v.id = l.variant_id
+                   WHERE o.created_at > now() - interval '90 days' AND o.status <> 'cancelled'
+                   GROUP BY v.product_id
+               )
+               SELECT s.slug AS "slug!", s.name AS "name!", s.category AS "category!",
+                      s.min_price AS "min_price!", s.max_price AS "max_price!",
+                      s.currency AS "currency!", s.in_stock AS "in_stock!",
+                      s.image_url AS "image_url?", s.image_alt AS "image_alt?"
+               FROM product_cards s
+               LEFT JOIN sales ON sales.product_id = s.id
+               WHERE s.published AND s.in_stock
+               ORDER BY COALESCE(sales.sold, 0) DESC, s.featured DESC, s.created_at DESC, s.id
+               LIMIT $1"#,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.into_card(self.currency))
+            .collect())
+    }
+
     /// One page of a category's published products, including those of its subcategories.
     /// A page past the end is clamped to the last page, and the listing says so.
     #[tracing::instrument(skip(self))]

@@ -8,8 +8,8 @@
 //! `/price/<bucket>` and `/stock/in`, counted over the filtered results.
 
 use super::{
-    facet_values, html_escape, price_facet_values, Progress, SearchDocument, SearchEngine,
-    SearchError,
+    edit_distance, facet_values, html_escape, price_facet_values, typo_budget, Progress,
+    SearchDocument, SearchEngine, SearchError,
 };
 use domain::search::{
     price_bucket, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults, SearchSort,
@@ -24,7 +24,7 @@ use tantivy::schema::{
     Facet, FacetOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value,
     FAST, INDEXED, STORED,
 };
-use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
@@ -269,11 +269,17 @@ impl EmbeddedEngine {
         Ok(words)
     }
 
-    fn text_query(&self, text: &str) -> Result<Box<dyn Query>, SearchError> {
-        let words = self.words(self.fields.name, text)?;
-        // The same words unstemmed: typo budgets count what was typed, and prefixes match
-        // the unstemmed name.
-        let raw = self.words(self.fields.name_raw, text)?;
+    /// The query's words, stemmed and as typed (typo budgets count what was typed, and
+    /// prefixes match the unstemmed name).
+    fn query_words(&self, text: &str) -> Result<QueryWords, SearchError> {
+        Ok(QueryWords {
+            stemmed: self.words(self.fields.name, text)?,
+            raw: self.words(self.fields.name_raw, text)?,
+        })
+    }
+
+    fn text_query(&self, query: &QueryWords) -> Result<Box<dyn Query>, SearchError> {
+        let (words, raw) = (&query.stemmed, &query.raw);
         if words.is_empty() {
             return Ok(Box::new(AllQuery));
         }
@@ -289,12 +295,7 @@ impl EmbeddedEngine {
         let mut per_word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (i, word) in words.iter().enumerate() {
             let typed = raw.get(i).unwrap_or(word);
-            let chars = typed.chars().count();
-            let typos = match chars {
-                0..=4 => 0,
-                5..=8 => 1,
-                _ => 2,
-            };
+            let typos = typo_budget(typed);
             let mut any_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for (field, weight) in weighted {
                 let term = Term::from_field_text(field, word);
@@ -356,8 +357,9 @@ impl EmbeddedEngine {
 
     pub fn search_now(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
-        let text = self.text_query(&q.text)?;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text.box_clone())];
+        let words = self.query_words(&q.text)?;
+        let text = self.text_query(&words)?;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
         for (group, values) in [
             ("category", &q.categories),
             ("colour", &q.colours),
@@ -427,9 +429,10 @@ impl EmbeddedEngine {
                 (n, hits.into_iter().map(|(_, a)| a).collect(), fc)
             }
         };
-        let mut snippets =
-            SnippetGenerator::create(&searcher, &*text, self.fields.name).map_err(engine_error)?;
-        snippets.set_max_num_chars(200);
+        let mut analyzer = self
+            .index
+            .tokenizer_for_field(self.fields.name)
+            .map_err(engine_error)?;
         let f = self.fields;
         let mut hits = Vec::with_capacity(addresses.len());
         for address in addresses {
@@ -442,15 +445,7 @@ impl EmbeddedEngine {
             };
             let num = |field: Field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
             let name = text_of(f.name);
-            let snippet = snippets.snippet_from_doc(&doc);
-            let name_html = if snippet.is_empty() {
-                html_escape(&name)
-            } else {
-                snippet
-                    .to_html()
-                    .replace("<b>", "<mark>")
-                    .replace("</b>", "</mark>")
-            };
+            let name_html = highlight(&mut analyzer, &name, &words);
             let currency = Currency::parse(&text_of(f.currency)).unwrap_or(Currency::Usd);
             hits.push(SearchHit {
                 product_id: i64::try_from(num(f.id)).unwrap_or(0),
@@ -491,8 +486,61 @@ impl EmbeddedEngine {
                 in_stock,
             },
             page,
+            suggestion: None,
+            popular: Vec::new(),
         })
     }
+}
+
+/// A query's words as the name field analyses them (stemmed) and as typed.
+struct QueryWords {
+    stemmed: Vec<String>,
+    raw: Vec<String>,
+}
+
+/// `name` as HTML with the words that match the query in `<mark>`: the same word (after
+/// stemming), a word within the typo budget of a query word, or, for the last query word,
+/// the part of a word it is a prefix of.
+fn highlight(analyzer: &mut TextAnalyzer, name: &str, query: &QueryWords) -> String {
+    let last = query.raw.len().saturating_sub(1);
+    let mut marks: Vec<(usize, usize)> = Vec::new();
+    let mut stream = analyzer.token_stream(name);
+    while let Some(token) = stream.next() {
+        let (from, to) = (token.offset_from, token.offset_to);
+        let Some(original) = name.get(from..to) else {
+            continue;
+        };
+        let typed = original.to_lowercase();
+        let whole = query.raw.iter().enumerate().any(|(i, raw)| {
+            query.stemmed.get(i) == Some(&token.text)
+                || (typo_budget(raw) > 0
+                    && edit_distance(raw, &typed) <= usize::from(typo_budget(raw)))
+        });
+        if whole {
+            marks.push((from, to));
+        } else if let Some(prefix) = query
+            .raw
+            .get(last)
+            .map(String::as_str)
+            .filter(|p| typed.starts_with(*p))
+        {
+            // The same number of characters of the original word.
+            let n = prefix.chars().count();
+            let end = original.char_indices().nth(n).map_or(to, |(i, _)| from + i);
+            marks.push((from, end));
+        }
+    }
+    let mut html = String::with_capacity(name.len() + marks.len() * 13);
+    let mut at = 0;
+    for (from, to) in marks {
+        html.push_str(&html_escape(&name[at..from]));
+        html.push_str("<mark>");
+        html.push_str(&html_escape(&name[from..to]));
+        html.push_str("</mark>");
+        at = to;
+    }
+    html.push_str(&html_escape(&name[at..]));
+    html
 }
 
 /// Runs blocking index work on the blocking pool.
@@ -535,5 +583,37 @@ impl SearchEngine for EmbeddedEngine {
 
     async fn document_count(&self) -> Result<u64, SearchError> {
         Ok(self.count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marked(name: &str, query: &str) -> String {
+        let engine = EmbeddedEngine::in_memory().expect("engine");
+        let words = engine.query_words(query).expect("words");
+        let mut analyzer = engine
+            .index
+            .tokenizer_for_field(engine.fields.name)
+            .expect("analyzer");
+        highlight(&mut analyzer, name, &words)
+    }
+
+    #[test]
+    fn highlights_exact_stemmed_typo_and_prefix_matches() {
+        assert_eq!(
+            marked("Linen Shirts & <Co>", "shirt"),
+            "Linen <mark>Shirts</mark> &amp; &lt;Co&gt;"
+        );
+        assert_eq!(
+            marked("Waterproof Jacket", "jakcet"),
+            "Waterproof <mark>Jacket</mark>"
+        );
+        assert_eq!(
+            marked("Waterproof Jacket", "wate"),
+            "<mark>Wate</mark>rproof Jacket"
+        );
+        assert_eq!(marked("Wool Hat", "boots"), "Wool Hat");
     }
 }

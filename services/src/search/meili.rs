@@ -426,6 +426,8 @@ impl SearchEngine for MeiliEngine {
                 in_stock,
             },
             page,
+            suggestion: None,
+            popular: Vec::new(),
         })
     }
 

@@ -7,6 +7,7 @@
 //! PostgreSQL here, so every engine indexes the same facts.
 
 pub mod embedded;
+mod fallback;
 pub mod meili;
 
 use crate::catalog::CatalogService;
@@ -73,6 +74,43 @@ pub(crate) fn price_facet_values(
     prices
 }
 
+/// Typos allowed in a word as typed: none up to 4 characters, one from 5, two from 9
+/// (Meilisearch's defaults).
+pub(crate) fn typo_budget(typed: &str) -> u8 {
+    match typed.chars().count() {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// Edit distance counting insertions, deletions, substitutions and swaps of two
+/// neighbouring letters as one each.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        d[i * width] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(width) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
+        }
+    }
+    d[a.len() * width + b.len()]
+}
+
 pub(crate) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -125,6 +163,8 @@ pub struct SearchDocument {
 pub struct SearchService {
     pool: PgPool,
     engine: Arc<dyn SearchEngine>,
+    catalog: CatalogService,
+    fallback: fallback::Fallback,
     currency: Currency,
 }
 
@@ -133,6 +173,8 @@ impl SearchService {
         Self {
             pool,
             engine,
+            catalog: catalog.clone(),
+            fallback: fallback::Fallback::default(),
             currency: catalog.currency(),
         }
     }
@@ -233,7 +275,64 @@ impl SearchService {
         self.engine.apply(docs, gone).await
     }
 
+    /// A search for the results page: when nothing matches, the results carry a spelling
+    /// suggestion (if the corrected query finds something) and popular products.
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let mut results = self.engine.search(query).await?;
+        if results.total == 0 {
+            self.help(query, &mut results).await;
+        }
+        Ok(results)
+    }
+
+    /// A search without the no-results help (suggestions while typing).
+    pub async fn suggest(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
         self.engine.search(query).await
+    }
+
+    /// Fills the no-results help; a failure leaves it out (the page still says nothing
+    /// matched).
+    async fn help(&self, query: &SearchQuery, results: &mut SearchResults) {
+        if !query.text.is_empty() {
+            match self.fallback.correct(&self.pool, &query.text).await {
+                Ok(Some(corrected)) => {
+                    let retry = SearchQuery {
+                        text: corrected.clone(),
+                        page: 1,
+                        ..query.clone()
+                    };
+                    if self.engine.search(&retry).await.is_ok_and(|r| r.total > 0) {
+                        results.suggestion = Some(corrected);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "no spelling suggestion"),
+            }
+        }
+        match self.fallback.popular(&self.catalog).await {
+            Ok(products) => results.popular = products.to_vec(),
+            Err(e) => tracing::warn!(error = %e, "no popular products"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("shirt", "shirt"), 0);
+        assert_eq!(edit_distance("shrit", "shirt"), 1);
+        assert_eq!(edit_distance("shit", "shirt"), 1);
+        assert_eq!(edit_distance("jackte", "jacket"), 1);
+        assert_eq!(edit_distance("abc", ""), 3);
+    }
+
+    #[test]
+    fn typo_budgets_follow_the_typed_length() {
+        assert_eq!(typo_budget("shoe"), 0);
+        assert_eq!(typo_budget("shoes"), 1);
+        assert_eq!(typo_budget("raincoats"), 2);
     }
 }

@@ -1,0 +1,146 @@
+//! Help when a search finds nothing: a spelling suggestion ("Did you mean …?") and the
+//! products people buy. Both come from PostgreSQL, so they work the same on every engine.
+
+use super::edit_distance;
+use domain::ProductCard;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The words of the catalog and the popular products are re-read at most this often.
+const TTL: Duration = Duration::from_secs(300);
+pub(crate) const POPULAR: i64 = 8;
+
+/// Words of published products' names, brands and categories, with how many products
+/// use each.
+type Vocabulary = HashMap<String, i64>;
+
+#[derive(Clone, Default)]
+pub(crate) struct Fallback {
+    vocabulary: Arc<Mutex<Option<(Instant, Arc<Vocabulary>)>>>,
+    popular: Arc<Mutex<Option<(Instant, Arc<Vec<ProductCard>>)>>>,
+}
+
+fn fresh<T: Clone>(slot: &Mutex<Option<(Instant, T)>>) -> Option<T> {
+    let slot = slot.lock().ok()?;
+    slot.as_ref()
+        .filter(|(at, _)| at.elapsed() < TTL)
+        .map(|(_, value)| value.clone())
+}
+
+fn keep<T>(slot: &Mutex<Option<(Instant, T)>>, value: T) {
+    if let Ok(mut slot) = slot.lock() {
+        *slot = Some((Instant::now(), value));
+    }
+}
+
+impl Fallback {
+    async fn vocabulary(&self, pool: &PgPool) -> Result<Arc<Vocabulary>, sqlx::Error> {
+        if let Some(words) = fresh(&self.vocabulary) {
+            return Ok(words);
+        }
+        let rows = sqlx::query!(
+            r#"SELECT w.word AS "word!", count(*) AS "uses!"
+               FROM products p
+               JOIN categories c ON c.id = p.category_id,
+               LATERAL regexp_split_to_table(lower(p.name || ' ' || p.brand || ' ' || c.name), '[^[:alnum:]]+') AS w(word)
+               WHERE p.published AND length(w.word) >= 2
+               GROUP BY w.word"#
+        )
+        .fetch_all(pool)
+        .await?;
+        let words = Arc::new(rows.into_iter().map(|r| (r.word, r.uses)).collect());
+        keep(&self.vocabulary, Arc::clone(&words));
+        Ok(words)
+    }
+
+    /// `text` with each word the catalog does not know replaced by the closest one it
+    /// does (the most used among equally close ones); `None` when nothing changes.
+    pub(crate) async fn correct(
+        &self,
+        pool: &PgPool,
+        text: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let vocabulary = self.vocabulary(pool).await?;
+        Ok(correct_with(&vocabulary, text))
+    }
+
+    pub(crate) async fn popular(
+        &self,
+        catalog: &crate::CatalogService,
+    ) -> Result<Arc<Vec<ProductCard>>, crate::catalog::CatalogError> {
+        if let Some(products) = fresh(&self.popular) {
+            return Ok(products);
+        }
+        let products = Arc::new(catalog.popular(POPULAR).await?);
+        keep(&self.popular, Arc::clone(&products));
+        Ok(products)
+    }
+}
+
+fn correct_with(vocabulary: &Vocabulary, text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(10)
+        .map(str::to_owned)
+        .collect();
+    let mut changed = false;
+    let corrected: Vec<String> = words
+        .into_iter()
+        .map(|word| {
+            if vocabulary.contains_key(&word) || word.chars().count() < 3 {
+                return word;
+            }
+            let budget = match word.chars().count() {
+                0..=4 => 1,
+                5..=8 => 2,
+                _ => 3,
+            };
+            let best = vocabulary
+                .iter()
+                .filter(|(candidate, _)| candidate.len().abs_diff(word.len()) <= budget)
+                .filter_map(|(candidate, uses)| {
+                    let d = edit_distance(&word, candidate);
+                    (d <= budget).then_some((d, -uses, candidate))
+                })
+                .min();
+            match best {
+                Some((_, _, candidate)) => {
+                    changed = true;
+                    candidate.clone()
+                }
+                None => word,
+            }
+        })
+        .collect();
+    changed.then(|| corrected.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_words_are_corrected_to_the_closest_most_used() {
+        let vocabulary: Vocabulary = [
+            ("linen".to_owned(), 40),
+            ("liner".to_owned(), 3),
+            ("shirt".to_owned(), 90),
+            ("blue".to_owned(), 20),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            correct_with(&vocabulary, "Blue lnien shrits").as_deref(),
+            Some("blue linen shirt")
+        );
+        // Known words and nothing close: no suggestion.
+        assert_eq!(correct_with(&vocabulary, "blue shirt"), None);
+        assert_eq!(correct_with(&vocabulary, "zzzzqqqq"), None);
+        // "linex" is one edit from both: the more used word wins.
+        assert_eq!(correct_with(&vocabulary, "linex").as_deref(), Some("linen"));
+    }
+}
