@@ -427,7 +427,10 @@ impl Application {
             services
                 .catalog
                 .clone()
-                .change_listener(config.database_url.clone())
+                .change_listener(
+                    config.database_url.clone(),
+                    services.search.follow_changes(),
+                )
                 .await
                 .context("subscribing to catalog changes")?,
         );

@@ -147,6 +147,9 @@ pub fn test_config(database_url: String) -> Config {
     let _ = std::fs::remove_dir_all(&config.mail_outbox);
     config.search_index_dir = std::env::temp_dir().join(format!("emporium-test-index-{unique}"));
     let _ = std::fs::remove_dir_all(&config.search_index_dir);
+    // Test apps search with their own embedded index; the Meilisearch engine is held to
+    // the same conformance suite with an index of its own (search.rs).
+    config.meili_url = None;
     config.cookie_secure = false;
     config
 }
@@ -191,10 +194,29 @@ impl TestApp {
 
     /// Spawns with `adjust` applied to the configuration first.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        Self::spawn_on(None, adjust).await
+    }
+
+    /// Another instance of the shop on `other`'s database, as behind a load balancer
+    /// (its own Redis prefix, outbox and search index).
+    pub async fn spawn_beside(
+        other: &TestApp,
+        adjust: impl FnOnce(&mut Config) + Send + 'static,
+    ) -> Self {
+        Self::spawn_on(Some(other.database_url.clone()), adjust).await
+    }
+
+    async fn spawn_on(
+        database: Option<String>,
+        adjust: impl FnOnce(&mut Config) + Send + 'static,
+    ) -> Self {
         let runtime = server_runtime();
         let (app, database_url, outbox, redis_prefix) = runtime
             .spawn(async {
-                let url = fresh_database().await;
+                let url = match database {
+                    Some(url) => url,
+                    None => fresh_database().await,
+                };
                 let mut config = test_config(url.clone());
                 adjust(&mut config);
                 let outbox = config.mail_outbox.clone();

@@ -281,6 +281,45 @@ async fn conformance(engine: Arc<dyn SearchEngine>) {
     );
 }
 
+/// Two instances behind a load balancer, each with its own embedded index: a change made
+/// on one reaches the other's search results, though only the first runs the worker.
+#[tokio::test]
+async fn a_change_reaches_every_instance_index() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_beside(&first, |c| c.event_worker = false).await;
+    let pool = sqlx::PgPool::connect(&first.database_url)
+        .await
+        .expect("db");
+    let (id, name, _) = product_with_long_word(&pool, 6).await;
+    let slug: String = sqlx::query_scalar("SELECT slug FROM products WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("slug");
+    let link = format!("href=\"/p/{slug}\"");
+    let path = format!("/search?q={}", name.replace(' ', "+"));
+    let browser = second.browser();
+    assert!(second.visit(&browser, &path).await.body.contains(&link));
+    first
+        .services
+        .catalog
+        .set_published(&slug, false)
+        .await
+        .expect("unpublish");
+    let mut gone = false;
+    for _ in 0..50 {
+        if !second.visit(&browser, &path).await.body.contains(&link) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        gone,
+        "the second instance's index dropped the unpublished product"
+    );
+}
+
 #[tokio::test]
 async fn search_pages_suggestions_and_catalog_events() {
     let app = TestApp::spawn().await;

@@ -69,18 +69,25 @@ impl CatalogService {
     }
 
     /// Subscribes to writes made by other instances and returns the task that clears the
-    /// cache on each one. Subscribing before the server starts serving means no write can
-    /// slip between the first cached read and the subscription. The listener has its own
-    /// connection, so a busy pool cannot starve it.
+    /// cache on each one and tells `on_product` which product changed. Subscribing before
+    /// the server starts serving means no write can slip between the first cached read
+    /// and the subscription. The listener has its own connection, so a busy pool cannot
+    /// starve it.
     pub async fn change_listener(
         self,
         database_url: String,
+        on_product: impl Fn(i64) + Send + 'static,
     ) -> Result<impl std::future::Future<Output = ()>, CatalogError> {
         let mut listener = Self::subscribe(&database_url).await?;
         Ok(async move {
             loop {
                 match listener.try_recv().await {
-                    Ok(Some(_)) => self.invalidate_cache(),
+                    Ok(Some(notification)) => {
+                        self.invalidate_cache();
+                        if let Ok(id) = notification.payload().parse() {
+                            on_product(id);
+                        }
+                    }
                     // The connection dropped; sqlx reconnects on the next call, and
                     // notifications sent meanwhile are lost, so nothing cached is trusted.
                     Ok(None) => self.invalidate_cache(),

@@ -584,6 +584,10 @@ impl SearchEngine for EmbeddedEngine {
     async fn document_count(&self) -> Result<u64, SearchError> {
         Ok(self.count())
     }
+
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -487,6 +487,10 @@ impl SearchEngine for MeiliEngine {
         let stats = bounded(REQUEST_TIMEOUT, self.index().get_stats()).await?;
         Ok(u64::try_from(stats.number_of_documents).unwrap_or(0))
     }
+
+    fn shared(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -43,6 +43,9 @@ pub trait SearchEngine: Send + Sync {
         progress: Progress,
     ) -> Result<(), SearchError>;
     async fn document_count(&self) -> Result<u64, SearchError>;
+    /// Whether every instance of the shop uses this one index (Meilisearch), rather than
+    /// an index of its own (embedded).
+    fn shared(&self) -> bool;
 }
 
 /// Facet values ordered by count (most first), then value.
@@ -273,6 +276,34 @@ impl SearchService {
             .filter(|id| !docs.iter().any(|d| d.product_id == *id))
             .collect();
         self.engine.apply(docs, gone).await
+    }
+
+    /// Keeps this instance's own index in step with changes announced by any instance
+    /// (PostgreSQL NOTIFY): returns a function taking the changed product's id, which
+    /// refreshes the products changed within 100 ms in one batch. For a shared index
+    /// (Meilisearch) the event worker's refresh is enough, and the function does nothing.
+    pub fn follow_changes(&self) -> impl Fn(i64) + Send + 'static {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<i64>();
+        if !self.engine.shared() {
+            let search = self.clone();
+            tokio::spawn(async move {
+                while let Some(first) = rx.recv().await {
+                    let mut ids = vec![first];
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    while let Ok(id) = rx.try_recv() {
+                        ids.push(id);
+                    }
+                    ids.sort_unstable();
+                    ids.dedup();
+                    if let Err(e) = search.refresh(&ids).await {
+                        tracing::warn!(error = %e, products = ids.len(), "refreshing the search index after a catalog change failed");
+                    }
+                }
+            });
+        }
+        move |id| {
+            let _ = tx.send(id);
+        }
     }
 
     /// A search for the results page: when nothing matches, the results carry a spelling
