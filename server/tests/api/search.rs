@@ -160,6 +160,23 @@ async fn conformance(engine: Arc<dyn SearchEngine>) {
     filtered.colours.push(colour.value.clone());
     let by_colour = search.search(&filtered).await.expect("search");
     assert_eq!(by_colour.total, colour.count);
+    // The colour group is counted without its own selection: the other colours keep the
+    // counts they had, so adding one shows what it adds. Other groups follow the colour.
+    assert_eq!(by_colour.facets.colours, r.facets.colours);
+    assert!(by_colour.facets.colours.len() > 1, "more than one colour");
+    let second = by_colour.facets.colours[1].clone();
+    filtered.colours.push(second.value.clone());
+    let either = search.search(&filtered).await.expect("search");
+    assert!(either.total >= colour.count.max(second.count));
+    assert!(either.total <= colour.count + second.count);
+    let sizes_in_colour: u64 = by_colour.facets.sizes.iter().map(|s| s.count).sum();
+    let sizes_in_all: u64 = r.facets.sizes.iter().map(|s| s.count).sum();
+    assert!(
+        sizes_in_colour < sizes_in_all,
+        "sizes are counted within the colour"
+    );
+    assert_eq!(by_colour.facets.in_stock, by_colour.total);
+    filtered.colours.pop();
     // An unknown facet value is ignored: the same results as without it.
     let unknown = search
         .search(&SearchQuery::from_pairs([("colour", "Ultraviolet-Plaid")]))

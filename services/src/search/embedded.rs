@@ -359,7 +359,7 @@ impl EmbeddedEngine {
         let searcher = self.reader.searcher();
         let words = self.query_words(&q.text)?;
         let text = self.text_query(&words)?;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
+        let mut filters: Vec<(&str, Box<dyn Query>)> = Vec::new();
         for (group, values) in [
             ("category", &q.categories),
             ("colour", &q.colours),
@@ -367,17 +367,28 @@ impl EmbeddedEngine {
             ("price", &q.prices),
         ] {
             if let Some(filter) = self.facet_filter(&searcher, group, values) {
-                clauses.push((Occur::Must, filter));
+                filters.push((group, filter));
             }
         }
         if q.in_stock_only {
             let term = Term::from_facet(self.fields.facets, &Facet::from_path(["stock", "in"]));
-            clauses.push((
-                Occur::Must,
+            filters.push((
+                "stock",
                 Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
             ));
         }
-        let query = BooleanQuery::new(clauses);
+        // The text and every filter except those of `skip`.
+        let combined = |skip: Option<&str>| {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text.box_clone())];
+            clauses.extend(
+                filters
+                    .iter()
+                    .filter(|(group, _)| Some(*group) != skip)
+                    .map(|(_, filter)| (Occur::Must, filter.box_clone())),
+            );
+            BooleanQuery::new(clauses)
+        };
+        let query = combined(None);
         let page = q.page.max(1);
         let top = TopDocs::with_limit(SEARCH_PER_PAGE).and_offset((page - 1) * SEARCH_PER_PAGE);
         let mut facets = FacetCollector::for_field("facets");
@@ -459,18 +470,22 @@ impl EmbeddedEngine {
                 in_stock: num(f.in_stock) == 1,
             });
         }
+        // A group with a selection is counted without its own selection, so its other
+        // values show what choosing them too would add (values of a group are OR-ed).
+        let mut own: Vec<(String, Vec<(String, u64)>)> = Vec::new();
+        for (group, _) in filters.iter().filter(|(group, _)| *group != "stock") {
+            let root = format!("/{group}");
+            let mut collector = FacetCollector::for_field("facets");
+            collector.add_facet(root.as_str());
+            let counts = searcher
+                .search(&combined(Some(group)), &collector)
+                .map_err(engine_error)?;
+            own.push((root.clone(), facet_pairs(&counts, &root)));
+        }
         let counts = |root: &str| -> Vec<(String, u64)> {
-            facet_counts
-                .get(root)
-                .map(|(facet, count)| {
-                    let value = facet
-                        .to_path()
-                        .last()
-                        .map(|s| (*s).to_owned())
-                        .unwrap_or_default();
-                    (value, count)
-                })
-                .collect()
+            own.iter()
+                .find(|(r, _)| r == root)
+                .map_or_else(|| facet_pairs(&facet_counts, root), |(_, c)| c.clone())
         };
         let group = |root: &str| -> Vec<FacetValue> { facet_values(counts(root)) };
         let prices = price_facet_values(counts("/price"));
@@ -490,6 +505,21 @@ impl EmbeddedEngine {
             popular: Vec::new(),
         })
     }
+}
+
+/// The (value, count) pairs under `root` (`/colour` → ("Blue", 12), …).
+fn facet_pairs(counts: &tantivy::collector::FacetCounts, root: &str) -> Vec<(String, u64)> {
+    counts
+        .get(root)
+        .map(|(facet, count)| {
+            let value = facet
+                .to_path()
+                .last()
+                .map(|s| (*s).to_owned())
+                .unwrap_or_default();
+            (value, count)
+        })
+        .collect()
 }
 
 /// A query's words as the name field analyses them (stemmed) and as typed.

@@ -6,7 +6,8 @@
 //!
 //! Its behaviour matches the embedded engine's: every word must match (matching strategy
 //! "all"), typo budgets of one from 5 letters and two from 9, the last word as a prefix,
-//! facet counts over the filtered results, unknown facet values ignored, and query syntax
+//! facet counts over the filtered results (a group with a selection counted
+//! without its own selection), unknown facet values ignored, and query syntax
 //! (quotes, a leading `-`) searched as text.
 
 use super::{
@@ -311,9 +312,9 @@ impl MeiliEngine {
         Ok(values)
     }
 
-    /// The filter expression of a query's facet selections, leaving out values the index
-    /// has never seen.
-    async fn filter(&self, q: &SearchQuery) -> Result<Option<String>, SearchError> {
+    /// The filters of a query's selections, each with its attribute, leaving out values
+    /// the index has never seen.
+    async fn filters(&self, q: &SearchQuery) -> Result<Vec<(&'static str, String)>, SearchError> {
         let groups = [&q.categories, &q.colours, &q.sizes, &q.prices];
         let mut parts = Vec::new();
         if groups.iter().any(|values| !values.is_empty()) {
@@ -327,15 +328,28 @@ impl MeiliEngine {
                     .map(|v| quoted(v))
                     .collect();
                 if !values.is_empty() {
-                    parts.push(format!("{attribute} IN [{}]", values.join(", ")));
+                    parts.push((
+                        *attribute,
+                        format!("{attribute} IN [{}]", values.join(", ")),
+                    ));
                 }
             }
         }
         if q.in_stock_only {
-            parts.push("in_stock = true".to_owned());
+            parts.push(("in_stock", "in_stock = true".to_owned()));
         }
-        Ok((!parts.is_empty()).then(|| parts.join(" AND ")))
+        Ok(parts)
     }
+}
+
+/// The filters joined, leaving out those on `skip`.
+fn joined(filters: &[(&'static str, String)], skip: Option<&str>) -> Option<String> {
+    let parts: Vec<&str> = filters
+        .iter()
+        .filter(|(attribute, _)| Some(*attribute) != skip)
+        .map(|(_, filter)| filter.as_str())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" AND "))
 }
 
 #[async_trait::async_trait]
@@ -346,7 +360,15 @@ impl SearchEngine for MeiliEngine {
 
     async fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
         let text = plain_text(&q.text);
-        let filter = self.filter(q).await?;
+        let filters = self.filters(q).await?;
+        let filter = joined(&filters, None);
+        // A group with a selection is counted without its own selection, so its other
+        // values show what choosing them too would add (values of a group are OR-ed).
+        let own: Vec<(&'static str, Option<String>)> = filters
+            .iter()
+            .filter(|(attribute, _)| *attribute != "in_stock")
+            .map(|(attribute, _)| (*attribute, joined(&filters, Some(attribute))))
+            .collect();
         let page = q.page.max(1);
         let sort: &[&str] = match q.sort {
             SearchSort::Relevance => &[],
@@ -372,7 +394,35 @@ impl SearchEngine for MeiliEngine {
         if !sort.is_empty() {
             query.with_sort(sort);
         }
-        let results = bounded(REQUEST_TIMEOUT, query.execute::<Hit>()).await?;
+        let mut multi = self.client.multi_search();
+        multi.with_search_query(query.build());
+        for (attribute, filter) in &own {
+            let mut counts = index.search();
+            counts
+                .with_query(&text)
+                .with_limit(0)
+                .with_matching_strategy(MatchingStrategies::ALL)
+                .with_facets(Selectors::Some(std::slice::from_ref(attribute)));
+            if let Some(filter) = filter.as_deref() {
+                counts.with_filter(filter);
+            }
+            multi.with_search_query(counts.build());
+        }
+        let mut responses = bounded(REQUEST_TIMEOUT, multi.execute::<Hit>())
+            .await?
+            .results
+            .into_iter();
+        let results = responses
+            .next()
+            .ok_or_else(|| engine_error("an empty multi-search answer"))?;
+        let mut distribution = results.facet_distribution.unwrap_or_default();
+        for ((attribute, _), response) in own.iter().zip(responses) {
+            let counts = response
+                .facet_distribution
+                .and_then(|mut d| d.remove(*attribute))
+                .unwrap_or_default();
+            distribution.insert((*attribute).to_owned(), counts);
+        }
         let hits = results
             .hits
             .into_iter()
@@ -398,7 +448,6 @@ impl SearchEngine for MeiliEngine {
                 }
             })
             .collect();
-        let mut distribution = results.facet_distribution.unwrap_or_default();
         let mut counts = |attribute: &str| -> Vec<(String, u64)> {
             distribution
                 .remove(attribute)

@@ -21,7 +21,9 @@ pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
 
 /// What a search engine does. Every engine has the same behaviour: each query word must
 /// match (one typo from 5 typed letters, two from 9), the last word also as a prefix;
-/// facet counts over the filtered results; facet values the index has never seen are
+/// facet counts over the filtered results, where a group with a selection is counted
+/// without its own selection (its values are OR-ed, so the counts say what adding one
+/// would add); facet values the index has never seen are
 /// ignored; names highlighted with `<mark>` and HTML-escaped otherwise.
 #[async_trait::async_trait]
 pub trait SearchEngine: Send + Sync {
