@@ -20,6 +20,7 @@ export MAIL_OUTBOX="$ROOT/target/e2e-outbox" E2E_OUTBOX="$ROOT/target/e2e-outbox
 export REDIS_KEY_PREFIX="emporium-e2e:$$:"
 # The search index belongs to this run's fresh database.
 export SEARCH_INDEX_DIR="$ROOT/target/e2e-search-index"
+unset MEILI_URL MEILI_API_KEY
 rm -rf "$MAIL_OUTBOX" "$SEARCH_INDEX_DIR"
 target/debug/server seed >/dev/null
 

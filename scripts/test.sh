@@ -23,11 +23,11 @@ cargo clippy --target wasm32-unknown-unknown -p frontend -p app -p domain --feat
 step "the wasm bundle's dependencies hold no server crates"
 tree="$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none | awk '{print $1}' | sort -u)"
 grep -qx leptos <<<"$tree" || die "cargo tree did not list the wasm build's dependencies"
-forbidden="$(grep -xE 'sqlx|sqlx-core|sqlx-postgres|redis|tokio|mio|services|leptos_axum|axum|tower-sessions|argon2|lettre' <<<"$tree" || true)"
+forbidden="$(grep -xE 'sqlx|sqlx-core|sqlx-postgres|redis|tokio|mio|services|leptos_axum|axum|tower-sessions|argon2|lettre|tantivy|meilisearch-sdk' <<<"$tree" || true)"
 if [ -n "$forbidden" ]; then
   die "server-only crates in the wasm build: $(echo "$forbidden" | tr '\n' ' ')"
 fi
-echo "ok: no sqlx, redis, tokio, axum, sessions, argon2 or lettre in the wasm dependency tree"
+echo "ok: no sqlx, redis, tokio, axum, sessions, argon2, lettre, tantivy or meilisearch-sdk in the wasm dependency tree"
 
 step "unit and integration tests"
 # Integration tests make one database per test from a migrated, seeded template.

@@ -49,6 +49,8 @@ impl SearchSort {
 /// A search as asked. Unknown facet values are kept (they simply match nothing); the
 /// engines ignore facet names they do not know.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+// Form encodings leave empty lists out: a missing field is its default.
+#[serde(default)]
 pub struct SearchQuery {
     pub text: String,
     /// Category slugs (any of them).

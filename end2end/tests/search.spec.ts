@@ -39,3 +39,26 @@ test("search: a misspelt name in the header box suggests the product; facets fil
   await expect.poll(total).toBe(expected);
   expect(expected).toBeLessThan(before);
 });
+
+test("search: nothing found offers a spelling correction and popular products", async ({ page }) => {
+  // A long word of a product name with three letters wrong: beyond the typo budget.
+  await page.goto("/search?q=");
+  const names = await page.getByTestId("search-hit-name").allInnerTexts();
+  const word = names
+    .flatMap((n) => n.split(/\s+/))
+    .find((w) => /^[A-Za-z]{9,}$/.test(w));
+  expect(word, "a product name with a word of 9+ letters").toBeTruthy();
+  const letters = word!.toLowerCase().split("");
+  for (const [i, c] of [[1, "q"], [4, "x"], [7, "z"]] as const) letters[i] = letters[i] === c ? "j" : c;
+  const mangled = letters.join("");
+
+  await page.goto(`/search?q=${mangled}`);
+  await expect(page.getByTestId("no-results")).toContainText(`Nothing matches “${mangled}”`);
+  await expect(page.getByTestId("popular").getByTestId("product-card").first()).toBeVisible();
+  const suggestion = page.getByTestId("did-you-mean");
+  await expect(suggestion).toBeVisible();
+  await suggestion.click();
+  await expect(page).toHaveURL(/\/search\?q=/);
+  await expect(page.getByTestId("search-hit").first()).toBeVisible();
+  await expect(page.getByTestId("no-results")).toHaveCount(0);
+});

@@ -90,6 +90,7 @@ async fn conformance(engine: Arc<dyn SearchEngine>) {
     let mut typo: Vec<char> = word.chars().collect();
     typo.swap(2, 3);
     let typo: String = typo.into_iter().collect();
+    assert_ne!(typo, word, "the swap makes a typo");
     // The whole name with that word misspelt: the product must be among the first hits.
     let misspelt = name.to_lowercase().replace(&word, &typo);
     let found = search.search(&query(&misspelt)).await.expect("search");
@@ -198,6 +199,11 @@ async fn conformance(engine: Arc<dyn SearchEngine>) {
     two.swap(1, 2);
     two.swap(5, 6);
     let two: String = two.into_iter().collect();
+    assert_eq!(
+        services::search::edit_distance(&two, &long_word),
+        2,
+        "{two} is two typos from {long_word}"
+    );
     let misspelt_twice = long_name.to_lowercase().replace(&long_word, &two);
     let r = search
         .search(&query(&misspelt_twice))
@@ -314,7 +320,7 @@ async fn a_change_reaches_every_instance_index() {
         .await
         .expect("slug");
     let link = format!("href=\"/p/{slug}\"");
-    let path = format!("/search?q={}", name.replace(' ', "+"));
+    let path = query(&name).url(1);
     let browser = second.browser();
     assert!(second.visit(&browser, &path).await.body.contains(&link));
     first
@@ -325,7 +331,10 @@ async fn a_change_reaches_every_instance_index() {
         .expect("unpublish");
     let mut gone = false;
     for _ in 0..50 {
-        if !second.visit(&browser, &path).await.body.contains(&link) {
+        let page = second.visit(&browser, &path).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("data-testid=\"search-total\""));
+        if !page.body.contains(&link) {
             gone = true;
             break;
         }
@@ -405,6 +414,19 @@ async fn search_pages_suggestions_and_catalog_events() {
     assert!(corrected.blocks("no-results", "</div>").is_empty());
     let unknown_facet = app.visit(&browser, "/search?q=&colour=Ultraviolet").await;
     assert_eq!(unknown_facet.status, 200);
+
+    // The results page after hydration asks the server function, whose form encoding
+    // leaves empty lists out.
+    let answer = app
+        .call(
+            &browser,
+            "/api/search",
+            &[("query[text]", &name), ("query[page]", "1")],
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let results: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
+    assert!(results["total"].as_u64().is_some_and(|n| n > 0));
 
     // Suggestions while typing.
     let prefix: String = name.chars().take(5).collect();

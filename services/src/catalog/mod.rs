@@ -69,14 +69,15 @@ impl CatalogService {
     }
 
     /// Subscribes to writes made by other instances and returns the task that clears the
-    /// cache on each one and tells `on_product` which product changed. Subscribing before
+    /// cache on each one and tells `on_product` which product changed (`None`: anything
+    /// may have changed, after a reload of the catalog or a lost connection). Subscribing before
     /// the server starts serving means no write can slip between the first cached read
     /// and the subscription. The listener has its own connection, so a busy pool cannot
     /// starve it.
     pub async fn change_listener(
         self,
         database_url: String,
-        on_product: impl Fn(i64) + Send + 'static,
+        on_product: impl Fn(Option<i64>) + Send + 'static,
     ) -> Result<impl std::future::Future<Output = ()>, CatalogError> {
         let mut listener = Self::subscribe(&database_url).await?;
         Ok(async move {
@@ -84,13 +85,14 @@ impl CatalogService {
                 match listener.try_recv().await {
                     Ok(Some(notification)) => {
                         self.invalidate_cache();
-                        if let Ok(id) = notification.payload().parse() {
-                            on_product(id);
-                        }
+                        on_product(notification.payload().parse().ok());
                     }
                     // The connection dropped; sqlx reconnects on the next call, and
                     // notifications sent meanwhile are lost, so nothing cached is trusted.
-                    Ok(None) => self.invalidate_cache(),
+                    Ok(None) => {
+                        self.invalidate_cache();
+                        on_product(None);
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "catalog change listener lost PostgreSQL; resubscribing");
                         // Until the new subscription stands, any write could be missed: keep
@@ -101,6 +103,7 @@ impl CatalogService {
                             if let Ok(l) = Self::subscribe(&database_url).await {
                                 listener = l;
                                 self.invalidate_cache();
+                                on_product(None);
                                 break;
                             }
                         }

@@ -161,16 +161,23 @@ impl CatalogService {
                    JOIN variants v ON v.id = l.variant_id
                    WHERE o.created_at > now() - interval '90 days' AND o.status <> 'cancelled'
                    GROUP BY v.product_id
+               ),
+               -- Ranked on the summaries alone; the cards (with their images) are then
+               -- read for the few chosen.
+               ranked AS (
+                   SELECT s.id, COALESCE(sales.sold, 0) AS sold, s.featured, s.created_at
+                   FROM product_summaries s
+                   LEFT JOIN sales ON sales.product_id = s.id
+                   WHERE s.published AND s.in_stock
+                   ORDER BY 2 DESC, s.featured DESC, s.created_at DESC, s.id
+                   LIMIT $1
                )
                SELECT s.slug AS "slug!", s.name AS "name!", s.category AS "category!",
                       s.min_price AS "min_price!", s.max_price AS "max_price!",
                       s.currency AS "currency!", s.in_stock AS "in_stock!",
                       s.image_url AS "image_url?", s.image_alt AS "image_alt?"
-               FROM product_cards s
-               LEFT JOIN sales ON sales.product_id = s.id
-               WHERE s.published AND s.in_stock
-               ORDER BY COALESCE(sales.sold, 0) DESC, s.featured DESC, s.created_at DESC, s.id
-               LIMIT $1"#,
+               FROM ranked JOIN product_cards s ON s.id = ranked.id
+               ORDER BY ranked.sold DESC, ranked.featured DESC, ranked.created_at DESC, ranked.id"#,
             limit
         )
         .fetch_all(&self.pool)

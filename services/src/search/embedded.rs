@@ -154,7 +154,13 @@ impl EmbeddedEngine {
             .map_err(engine_error)?;
         let writer = index
             .writer_with_num_threads(WRITER_THREADS, WRITER_HEAP)
-            .map_err(engine_error)?;
+            .map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(..) => SearchError::Engine(
+                    "the search index is in use by another process (a running server?): stop it first"
+                        .into(),
+                ),
+                e => engine_error(e),
+            })?;
         Ok(Self {
             index,
             reader,
@@ -332,7 +338,7 @@ impl EmbeddedEngine {
         Ok(Box::new(BooleanQuery::new(per_word)))
     }
 
-    /// Any of `values` in `group`. Values the index has never seen are ignored (a stale
+    /// Any of `values` in `group`. Values no product in the index has are ignored (a stale
     /// link or a typo in the URL does not empty the results); none left, no filter.
     fn facet_filter(
         &self,
@@ -344,13 +350,12 @@ impl EmbeddedEngine {
             .iter()
             .take(20)
             .map(|v| Term::from_facet(self.fields.facets, &Facet::from_path([group, v.as_str()])))
+            // The term's frequency still counts deleted documents not yet merged away; a
+            // value it lists is counted over live documents.
             .filter(|term| searcher.doc_freq(term).is_ok_and(|n| n > 0))
-            .map(|term| {
-                (
-                    Occur::Should,
-                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
-                )
-            })
+            .map(|term| TermQuery::new(term, IndexRecordOption::Basic))
+            .filter(|query| searcher.search(query, &Count).is_ok_and(|n| n > 0))
+            .map(|query| (Occur::Should, Box::new(query) as Box<dyn Query>))
             .collect();
         (!any.is_empty()).then(|| Box::new(BooleanQuery::new(any)) as Box<dyn Query>)
     }

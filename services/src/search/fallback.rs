@@ -20,6 +20,9 @@ type Vocabulary = HashMap<String, i64>;
 pub(crate) struct Fallback {
     vocabulary: Arc<Mutex<Option<(Instant, Arc<Vocabulary>)>>>,
     popular: Arc<Mutex<Option<(Instant, Arc<Vec<ProductCard>>)>>>,
+    /// One reload at a time: requests arriving meanwhile wait for it instead of running
+    /// the same query again.
+    loading: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn fresh<T: Clone>(slot: &Mutex<Option<(Instant, T)>>) -> Option<T> {
@@ -37,6 +40,10 @@ fn keep<T>(slot: &Mutex<Option<(Instant, T)>>, value: T) {
 
 impl Fallback {
     async fn vocabulary(&self, pool: &PgPool) -> Result<Arc<Vocabulary>, sqlx::Error> {
+        if let Some(words) = fresh(&self.vocabulary) {
+            return Ok(words);
+        }
+        let _loading = self.loading.lock().await;
         if let Some(words) = fresh(&self.vocabulary) {
             return Ok(words);
         }
@@ -63,13 +70,24 @@ impl Fallback {
         text: &str,
     ) -> Result<Option<String>, sqlx::Error> {
         let vocabulary = self.vocabulary(pool).await?;
-        Ok(correct_with(&vocabulary, text))
+        let text = text.to_owned();
+        // Comparing with every word of the catalog is CPU work: off the async threads.
+        Ok(
+            tokio::task::spawn_blocking(move || correct_with(&vocabulary, &text))
+                .await
+                .ok()
+                .flatten(),
+        )
     }
 
     pub(crate) async fn popular(
         &self,
         catalog: &crate::CatalogService,
     ) -> Result<Arc<Vec<ProductCard>>, crate::catalog::CatalogError> {
+        if let Some(products) = fresh(&self.popular) {
+            return Ok(products);
+        }
+        let _loading = self.loading.lock().await;
         if let Some(products) = fresh(&self.popular) {
             return Ok(products);
         }
@@ -91,17 +109,18 @@ fn correct_with(vocabulary: &Vocabulary, text: &str) -> Option<String> {
     let corrected: Vec<String> = words
         .into_iter()
         .map(|word| {
-            if vocabulary.contains_key(&word) || word.chars().count() < 3 {
+            let length = word.chars().count();
+            if vocabulary.contains_key(&word) || length < 3 {
                 return word;
             }
-            let budget = match word.chars().count() {
+            let budget = match length {
                 0..=4 => 1,
                 5..=8 => 2,
                 _ => 3,
             };
             let best = vocabulary
                 .iter()
-                .filter(|(candidate, _)| candidate.len().abs_diff(word.len()) <= budget)
+                .filter(|(candidate, _)| candidate.chars().count().abs_diff(length) <= budget)
                 .filter_map(|(candidate, uses)| {
                     let d = edit_distance(&word, candidate);
                     (d <= budget).then_some((d, -uses, candidate))

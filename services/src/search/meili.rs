@@ -28,6 +28,7 @@ use meilisearch_sdk::task_info::TaskInfo;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -130,6 +131,9 @@ pub struct MeiliEngine {
     client: Client,
     uid: String,
     known: Arc<Mutex<Option<(Instant, Arc<KnownValues>)>>>,
+    /// The index exists with its settings (checked at start; until it succeeds, before
+    /// every request, so a Meilisearch that was down at start is set up when it returns).
+    ready: Arc<AtomicBool>,
 }
 
 fn engine_error(e: impl std::fmt::Display) -> SearchError {
@@ -162,9 +166,10 @@ fn plain_text(text: &str) -> String {
         .join(" ")
 }
 
-/// A string literal in Meilisearch's filter syntax.
-fn quoted(value: &str) -> String {
-    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+/// A string literal in Meilisearch's filter syntax, which unescapes `\"` only: values
+/// holding a backslash cannot be written and are left out (as unknown values are).
+fn quoted(value: &str) -> Option<String> {
+    (!value.contains('\\')).then(|| format!("\"{}\"", value.replace('"', "\\\"")))
 }
 
 fn settings() -> Settings {
@@ -215,6 +220,7 @@ impl MeiliEngine {
             client,
             uid: uid.to_owned(),
             known: Arc::new(Mutex::new(None)),
+            ready: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -258,7 +264,17 @@ impl MeiliEngine {
 
     /// Creates the index if needed and applies the settings (at start).
     pub async fn prepare(&self) -> Result<(), SearchError> {
-        self.set_up(&self.uid).await
+        self.set_up(&self.uid).await?;
+        self.ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// [`prepare`](Self::prepare) unless that has succeeded already.
+    async fn ensure_ready(&self) -> Result<(), SearchError> {
+        if self.ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.prepare().await
     }
 
     /// Deletes the index (tests).
@@ -325,7 +341,7 @@ impl MeiliEngine {
                     .iter()
                     .take(20)
                     .filter(|v| seen.is_some_and(|seen| seen.contains(*v)))
-                    .map(|v| quoted(v))
+                    .filter_map(|v| quoted(v))
                     .collect();
                 if !values.is_empty() {
                     parts.push((
@@ -359,6 +375,7 @@ impl SearchEngine for MeiliEngine {
     }
 
     async fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
+        self.ensure_ready().await?;
         let text = plain_text(&q.text);
         let filters = self.filters(q).await?;
         let filter = joined(&filters, None);
@@ -485,6 +502,7 @@ impl SearchEngine for MeiliEngine {
         upserts: Vec<SearchDocument>,
         deleted: Vec<i64>,
     ) -> Result<(), SearchError> {
+        self.ensure_ready().await?;
         let index = self.index();
         if !deleted.is_empty() {
             let task = bounded(REQUEST_TIMEOUT, index.delete_documents(&deleted)).await?;
@@ -533,6 +551,7 @@ impl SearchEngine for MeiliEngine {
     }
 
     async fn document_count(&self) -> Result<u64, SearchError> {
+        self.ensure_ready().await?;
         let stats = bounded(REQUEST_TIMEOUT, self.index().get_stats()).await?;
         Ok(u64::try_from(stats.number_of_documents).unwrap_or(0))
     }
@@ -556,7 +575,8 @@ mod tests {
 
     #[test]
     fn filter_values_are_quoted() {
-        assert_eq!(quoted("Navy"), "\"Navy\"");
-        assert_eq!(quoted("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(quoted("Navy").as_deref(), Some("\"Navy\""));
+        assert_eq!(quoted("12\" vinyl").as_deref(), Some("\"12\\\" vinyl\""));
+        assert_eq!(quoted("a\\b"), None);
     }
 }

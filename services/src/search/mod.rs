@@ -91,7 +91,7 @@ pub(crate) fn typo_budget(typed: &str) -> u8 {
 
 /// Edit distance counting insertions, deletions, substitutions and swaps of two
 /// neighbouring letters as one each.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let width = b.len() + 1;
     let mut d = vec![0usize; (a.len() + 1) * width];
@@ -137,7 +137,13 @@ pub enum SearchError {
     Engine(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    #[error("another instance is rebuilding the search index")]
+    RebuildRunning,
 }
+
+/// Changes committed this long before a rebuild read the catalog are refreshed again
+/// after it, so a transaction that was still open then is not lost.
+const REBUILD_MARGIN_SECS: f64 = 60.0;
 
 /// A product as the search engines index it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +167,14 @@ pub struct SearchDocument {
     pub in_stock: bool,
     pub image_url: String,
     pub created_unix: i64,
+}
+
+/// What wakes the task that keeps an instance's own index in step.
+enum Wake {
+    /// A product changed (`None`: anything may have).
+    Changed(Option<i64>),
+    /// Try again what failed.
+    Retry,
 }
 
 /// Search over the catalog; cheap to clone.
@@ -261,50 +275,129 @@ impl SearchService {
     }
 
     /// [`reindex`](Self::reindex), reporting (done, total) as it goes.
+    /// A shared index (Meilisearch) is rebuilt by one instance at a time (a PostgreSQL
+    /// advisory lock; another instance gets [`SearchError::RebuildRunning`]). Products
+    /// that change while the rebuild runs are refreshed after it.
     pub async fn reindex_with_progress(&self, progress: Progress) -> Result<usize, SearchError> {
-        let docs = self.documents(None).await?;
-        let n = docs.len();
-        self.engine.replace_all(docs, progress).await?;
-        Ok(n)
+        // A connection of its own, closed at the end: the lock can never stay behind in
+        // the pool, and ends with the session if this process dies.
+        let mut lock = None;
+        if self.engine.shared() {
+            let mut conn = self.pool.acquire().await?.detach();
+            let locked = sqlx::query_scalar!(
+                r#"SELECT pg_try_advisory_lock(hashtext('emporium.search.rebuild')) AS "locked!""#
+            )
+            .fetch_one(&mut conn)
+            .await?;
+            if !locked {
+                return Err(SearchError::RebuildRunning);
+            }
+            lock = Some(conn);
+        }
+        let started: f64 = sqlx::query_scalar!(
+            r#"SELECT extract(epoch FROM clock_timestamp())::float8 AS "now!""#
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let rebuilt = async {
+            let docs = self.documents(None).await?;
+            let n = docs.len();
+            self.engine.replace_all(docs, progress).await?;
+            // Changes the rebuild may have missed: committed while it ran, or by a
+            // transaction that began shortly before it.
+            let changed = sqlx::query_scalar!(
+                r#"SELECT DISTINCT (payload->>'product_id')::bigint AS "id!"
+                   FROM event_log
+                   WHERE topic = 'product.changed'
+                     AND created_at >= to_timestamp($1::float8)
+                     AND payload ? 'product_id'"#,
+                started - REBUILD_MARGIN_SECS
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            if !changed.is_empty() {
+                self.refresh(&changed).await?;
+            }
+            Ok(n)
+        }
+        .await;
+        if let Some(conn) = lock {
+            // Closing the session releases the lock.
+            let _ = sqlx::Connection::close(conn).await;
+        }
+        rebuilt
     }
 
     /// Brings the given products up to date in the index (removing those that are gone or
     /// unpublished).
     pub async fn refresh(&self, product_ids: &[i64]) -> Result<(), SearchError> {
         let docs = self.documents(Some(product_ids)).await?;
+        let found: std::collections::HashSet<i64> = docs.iter().map(|d| d.product_id).collect();
         let gone: Vec<i64> = product_ids
             .iter()
             .copied()
-            .filter(|id| !docs.iter().any(|d| d.product_id == *id))
+            .filter(|id| !found.contains(id))
             .collect();
         self.engine.apply(docs, gone).await
     }
 
     /// Keeps this instance's own index in step with changes announced by any instance
-    /// (PostgreSQL NOTIFY): returns a function taking the changed product's id, which
-    /// refreshes the products changed within 100 ms in one batch. For a shared index
-    /// (Meilisearch) the event worker's refresh is enough, and the function does nothing.
-    pub fn follow_changes(&self) -> impl Fn(i64) + Send + 'static {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<i64>();
+    /// (PostgreSQL NOTIFY): returns a function taking the changed product's id (`None`:
+    /// anything may have changed), which refreshes the products changed within 100 ms in
+    /// one batch, or rebuilds the index after a `None`. A failed refresh is retried with
+    /// the next batch. For a shared index (Meilisearch) the event worker's refresh is
+    /// enough, and the function does nothing.
+    pub fn follow_changes(&self) -> impl Fn(Option<i64>) + Send + 'static {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Wake>();
         if !self.engine.shared() {
             let search = self.clone();
+            let retry = tx.downgrade();
             tokio::spawn(async move {
+                let mut ids = std::collections::BTreeSet::new();
+                let mut everything = false;
                 while let Some(first) = rx.recv().await {
-                    let mut ids = vec![first];
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    while let Ok(id) = rx.try_recv() {
-                        ids.push(id);
+                    let more = std::iter::from_fn(|| rx.try_recv().ok());
+                    for wake in std::iter::once(first).chain(more) {
+                        match wake {
+                            Wake::Changed(Some(id)) => {
+                                ids.insert(id);
+                            }
+                            Wake::Changed(None) => everything = true,
+                            Wake::Retry => {}
+                        }
                     }
-                    ids.sort_unstable();
-                    ids.dedup();
-                    if let Err(e) = search.refresh(&ids).await {
-                        tracing::warn!(error = %e, products = ids.len(), "refreshing the search index after a catalog change failed");
+                    if ids.is_empty() && !everything {
+                        continue;
+                    }
+                    let done = if everything {
+                        search.reindex().await.map(|_| ())
+                    } else {
+                        search
+                            .refresh(&ids.iter().copied().collect::<Vec<_>>())
+                            .await
+                    };
+                    match done {
+                        Ok(()) => {
+                            ids.clear();
+                            everything = false;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, products = ids.len(), "updating the search index after a catalog change failed; retrying in 2 s");
+                            let retry = retry.clone();
+                            tokio::spawn(async move {
+                                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                                if let Some(tx) = retry.upgrade() {
+                                    let _ = tx.send(Wake::Retry);
+                                }
+                            });
+                        }
                     }
                 }
             });
         }
-        move |id| {
-            let _ = tx.send(id);
+        move |change| {
+            let _ = tx.send(Wake::Changed(change));
         }
     }
 
