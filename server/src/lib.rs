@@ -165,6 +165,9 @@ pub async fn open_search(
                     elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(0),
                     "search index built"
                 ),
+                Err(services::search::SearchError::RebuildRunning) => {
+                    tracing::info!("another instance is rebuilding the shared search index")
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "building the search index failed; search results may be incomplete")
                 }

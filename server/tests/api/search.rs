@@ -20,6 +20,34 @@ async fn indexed(app: &TestApp, engine: Arc<dyn SearchEngine>) -> (SearchService
     (search, pool)
 }
 
+/// [`product_with_long_word`]'s name and slug.
+async fn product_with_slug(pool: &sqlx::PgPool) -> (String, String) {
+    let (id, name, _) = product_with_long_word(pool, 6).await;
+    let slug = sqlx::query_scalar("SELECT slug FROM products WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("slug");
+    (name, slug)
+}
+
+/// Whether the product leaves the results of a search for its name within 5 s; every
+/// page on the way is a working results page.
+async fn leaves_results(app: &TestApp, name: &str, slug: &str) -> bool {
+    let browser = app.browser();
+    let link = format!("href=\"/p/{slug}\"");
+    for _ in 0..50 {
+        let page = app.visit(&browser, &query(name).url(1)).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("data-testid=\"search-total\""));
+        if !page.body.contains(&link) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// Processes pending events with the search indexer, as the worker does.
 async fn process_events(pool: &sqlx::PgPool, search: &SearchService) {
     let worker = EventWorker::new(
@@ -313,12 +341,7 @@ async fn a_change_reaches_every_instance_index() {
     let pool = sqlx::PgPool::connect(&first.database_url)
         .await
         .expect("db");
-    let (id, name, _) = product_with_long_word(&pool, 6).await;
-    let slug: String = sqlx::query_scalar("SELECT slug FROM products WHERE id = $1")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .expect("slug");
+    let (name, slug) = product_with_slug(&pool).await;
     let link = format!("href=\"/p/{slug}\"");
     let path = query(&name).url(1);
     let browser = second.browser();
@@ -329,19 +352,8 @@ async fn a_change_reaches_every_instance_index() {
         .set_published(&slug, false)
         .await
         .expect("unpublish");
-    let mut gone = false;
-    for _ in 0..50 {
-        let page = second.visit(&browser, &path).await;
-        assert_eq!(page.status, 200);
-        assert!(page.body.contains("data-testid=\"search-total\""));
-        if !page.body.contains(&link) {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
     assert!(
-        gone,
+        leaves_results(&second, &name, &slug).await,
         "the second instance's index dropped the unpublished product"
     );
 }
@@ -350,12 +362,7 @@ async fn a_change_reaches_every_instance_index() {
 async fn search_pages_suggestions_and_catalog_events() {
     let app = TestApp::spawn().await;
     let pool = sqlx::PgPool::connect(&app.database_url).await.expect("db");
-    let (id, name, _) = product_with_long_word(&pool, 6).await;
-    let slug: String = sqlx::query_scalar("SELECT slug FROM products WHERE id = $1")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .expect("slug");
+    let (name, slug) = product_with_slug(&pool).await;
     let browser = app.browser();
     let page = app
         .visit(&browser, &format!("/search?q={}", name.replace(' ', "+")))
@@ -444,16 +451,8 @@ async fn search_pages_suggestions_and_catalog_events() {
         .set_published(&slug, false)
         .await
         .expect("unpublish");
-    let mut gone = false;
-    for _ in 0..50 {
-        let page = app
-            .visit(&browser, &format!("/search?q={}", name.replace(' ', "+")))
-            .await;
-        if !page.body.contains(&format!("href=\"/p/{slug}\"")) {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(gone, "the unpublished product left the search results");
+    assert!(
+        leaves_results(&app, &name, &slug).await,
+        "the unpublished product left the search results"
+    );
 }
