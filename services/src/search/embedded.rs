@@ -33,7 +33,7 @@ const WRITER_THREADS: usize = 2;
 const WRITER_HEAP: usize = 40_000_000;
 /// The index lives in this subfolder of the configured directory, so a schema change
 /// (a new version) never touches anything else there.
-const SCHEMA_VERSION: &str = "v1";
+const SCHEMA_VERSION: &str = "v2";
 /// At most this many words of a query are searched (each costs automata on 6 fields).
 const MAX_WORDS: usize = 10;
 
@@ -42,8 +42,12 @@ struct Fields {
     id: Field,
     slug: Field,
     name: Field,
-    /// The name without stemming, for prefixes typed so far ("runnin" → "running").
+    /// The name without stemming, for prefixes typed so far ("runnin" → "running") and
+    /// typos.
     name_raw: Field,
+    /// Every searchable text without stemming, for typos: a typo is counted against the
+    /// words as written ("tbale" is one typo from "table", but two from its stem "tabl").
+    all_raw: Field,
     brand: Field,
     category: Field,
     category_name: Field,
@@ -81,6 +85,14 @@ fn schema() -> (Schema, Fields) {
                 TextFieldIndexing::default()
                     .set_tokenizer("default")
                     .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            ),
+        ),
+        all_raw: b.add_text_field(
+            "all_raw",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("default")
+                    .set_index_option(IndexRecordOption::WithFreqs),
             ),
         ),
         brand: b.add_text_field("brand", text(true)),
@@ -180,6 +192,13 @@ impl EmbeddedEngine {
         doc.add_text(f.slug, &d.slug);
         doc.add_text(f.name, &d.name);
         doc.add_text(f.name_raw, &d.name);
+        for text in [&d.name, &d.brand, &d.description]
+            .into_iter()
+            .chain(&d.category_names)
+            .chain(&d.attributes)
+        {
+            doc.add_text(f.all_raw, text);
+        }
         doc.add_text(f.brand, &d.brand);
         doc.add_text(f.category, &d.category_slug);
         doc.add_text(f.category_name, d.category_names.join(" "));
@@ -254,6 +273,15 @@ impl EmbeddedEngine {
         }
         progress(docs.len(), docs.len());
         writer.commit().map_err(engine_error)?;
+        // One segment: a query then walks each term dictionary once, not once per
+        // segment the indexing threads wrote. (Small segments from later refreshes are
+        // merged by tantivy's merge policy.)
+        let segments = self.index.searchable_segment_ids().map_err(engine_error)?;
+        if segments.len() > 1 {
+            if let Err(e) = writer.merge(&segments).wait() {
+                tracing::warn!(error = %e, "merging the search index's segments failed; searches stay correct, only slower");
+            }
+        }
         drop(writer);
         self.reader.reload().map_err(engine_error)
     }
@@ -303,22 +331,29 @@ impl EmbeddedEngine {
             let typed = raw.get(i).unwrap_or(word);
             let typos = typo_budget(typed);
             let mut any_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            // Exact (stemmed) matches score by BM25 per field and rank above typo'd ones.
             for (field, weight) in weighted {
                 let term = Term::from_field_text(field, word);
-                // Exact matches score by BM25 and rank above fuzzy ones.
                 any_field.push((
                     Occur::Should,
                     Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
                         weight * 2.0,
                     )),
                 ));
-                if typos > 0 {
+            }
+            // Typos against the words as written: in the name (ranked higher) or anywhere.
+            if typos > 0 {
+                for (field, weight) in [(f.name_raw, 2.0), (f.all_raw, 0.5)] {
                     any_field.push((
                         Occur::Should,
                         Box::new(BoostQuery::new(
-                            Box::new(FuzzyTermQuery::new(term.clone(), typos, true)),
-                            weight * 0.5,
+                            Box::new(FuzzyTermQuery::new(
+                                Term::from_field_text(field, typed),
+                                typos,
+                                true,
+                            )),
+                            weight,
                         )),
                     ));
                 }
