@@ -1,12 +1,12 @@
 //! Help when a search finds nothing: a spelling suggestion ("Did you mean …?") and the
 //! products people buy. Both come from PostgreSQL, so they work the same on every engine.
 
-use super::edit_distance;
+use super::{edit_distance, Expiring};
 use domain::ProductCard;
 use sqlx::PgPool;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The words of the catalog and the popular products are re-read at most this often.
 const TTL: Duration = Duration::from_secs(300);
@@ -16,35 +16,32 @@ pub(crate) const POPULAR: i64 = 8;
 /// use each.
 type Vocabulary = HashMap<String, i64>;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Fallback {
-    vocabulary: Arc<Mutex<Option<(Instant, Arc<Vocabulary>)>>>,
-    popular: Arc<Mutex<Option<(Instant, Arc<Vec<ProductCard>>)>>>,
+    vocabulary: Expiring<Vocabulary>,
+    popular: Expiring<Vec<ProductCard>>,
     /// One reload at a time: requests arriving meanwhile wait for it instead of running
     /// the same query again.
     loading: Arc<tokio::sync::Mutex<()>>,
 }
 
-fn fresh<T: Clone>(slot: &Mutex<Option<(Instant, T)>>) -> Option<T> {
-    let slot = slot.lock().ok()?;
-    slot.as_ref()
-        .filter(|(at, _)| at.elapsed() < TTL)
-        .map(|(_, value)| value.clone())
-}
-
-fn keep<T>(slot: &Mutex<Option<(Instant, T)>>, value: T) {
-    if let Ok(mut slot) = slot.lock() {
-        *slot = Some((Instant::now(), value));
+impl Default for Fallback {
+    fn default() -> Self {
+        Self {
+            vocabulary: Expiring::new(TTL),
+            popular: Expiring::new(TTL),
+            loading: Arc::default(),
+        }
     }
 }
 
 impl Fallback {
     async fn vocabulary(&self, pool: &PgPool) -> Result<Arc<Vocabulary>, sqlx::Error> {
-        if let Some(words) = fresh(&self.vocabulary) {
+        if let Some(words) = self.vocabulary.get() {
             return Ok(words);
         }
         let _loading = self.loading.lock().await;
-        if let Some(words) = fresh(&self.vocabulary) {
+        if let Some(words) = self.vocabulary.get() {
             return Ok(words);
         }
         let rows = sqlx::query!(
@@ -58,7 +55,7 @@ impl Fallback {
         .fetch_all(pool)
         .await?;
         let words = Arc::new(rows.into_iter().map(|r| (r.word, r.uses)).collect());
-        keep(&self.vocabulary, Arc::clone(&words));
+        self.vocabulary.put(Arc::clone(&words));
         Ok(words)
     }
 
@@ -84,15 +81,15 @@ impl Fallback {
         &self,
         catalog: &crate::CatalogService,
     ) -> Result<Arc<Vec<ProductCard>>, crate::catalog::CatalogError> {
-        if let Some(products) = fresh(&self.popular) {
+        if let Some(products) = self.popular.get() {
             return Ok(products);
         }
         let _loading = self.loading.lock().await;
-        if let Some(products) = fresh(&self.popular) {
+        if let Some(products) = self.popular.get() {
             return Ok(products);
         }
         let products = Arc::new(catalog.popular(POPULAR).await?);
-        keep(&self.popular, Arc::clone(&products));
+        self.popular.put(Arc::clone(&products));
         Ok(products)
     }
 }

@@ -11,8 +11,8 @@
 //! (quotes, a leading `-`) searched as text.
 
 use super::{
-    facet_values, marked_html, price_facet_values, Progress, SearchDocument, SearchEngine,
-    SearchError,
+    facet_values, marked_html, price_facet_values, Expiring, Progress, SearchDocument,
+    SearchEngine, SearchError,
 };
 use domain::search::{
     price_bucket, FacetCounts, SearchHit, SearchQuery, SearchResults, SearchSort, SEARCH_PER_PAGE,
@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// A search or a small read waits at most this long for Meilisearch.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
@@ -130,7 +130,7 @@ type KnownValues = HashMap<String, HashSet<String>>;
 pub struct MeiliEngine {
     client: Client,
     uid: String,
-    known: Arc<Mutex<Option<(Instant, Arc<KnownValues>)>>>,
+    known: Expiring<KnownValues>,
     /// The index exists with its settings (checked at start; until it succeeds, before
     /// every request, so a Meilisearch that was down at start is set up when it returns).
     ready: Arc<AtomicBool>,
@@ -219,7 +219,7 @@ impl MeiliEngine {
         Ok(Self {
             client,
             uid: uid.to_owned(),
-            known: Arc::new(Mutex::new(None)),
+            known: Expiring::new(KNOWN_VALUES_TTL),
             ready: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -294,19 +294,13 @@ impl MeiliEngine {
     }
 
     fn forget_known_values(&self) {
-        if let Ok(mut known) = self.known.lock() {
-            *known = None;
-        }
+        self.known.clear();
     }
 
     /// Every facet value the index holds, by attribute (cached briefly).
     async fn known_values(&self) -> Result<Arc<KnownValues>, SearchError> {
-        if let Ok(known) = self.known.lock() {
-            if let Some((at, values)) = known.as_ref() {
-                if at.elapsed() < KNOWN_VALUES_TTL {
-                    return Ok(values.clone());
-                }
-            }
+        if let Some(values) = self.known.get() {
+            return Ok(values);
         }
         let index = self.index();
         let mut query = index.search();
@@ -322,9 +316,7 @@ impl MeiliEngine {
             .map(|(attribute, counts)| (attribute, counts.into_keys().collect()))
             .collect();
         let values = Arc::new(values);
-        if let Ok(mut known) = self.known.lock() {
-            *known = Some((Instant::now(), values.clone()));
-        }
+        self.known.put(Arc::clone(&values));
         Ok(values)
     }
 

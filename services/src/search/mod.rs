@@ -50,6 +50,53 @@ pub trait SearchEngine: Send + Sync {
     fn shared(&self) -> bool;
 }
 
+/// A value and when it was kept.
+type Kept<T> = Option<(std::time::Instant, Arc<T>)>;
+
+/// A value kept for a while, shared by clones.
+pub(crate) struct Expiring<T> {
+    slot: Arc<std::sync::Mutex<Kept<T>>>,
+    ttl: std::time::Duration,
+}
+
+impl<T> Clone for Expiring<T> {
+    fn clone(&self) -> Self {
+        Self {
+            slot: Arc::clone(&self.slot),
+            ttl: self.ttl,
+        }
+    }
+}
+
+impl<T> Expiring<T> {
+    pub(crate) fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            slot: Arc::default(),
+            ttl,
+        }
+    }
+
+    /// The value, unless none was kept or it is older than the time to live.
+    pub(crate) fn get(&self) -> Option<Arc<T>> {
+        let slot = self.slot.lock().ok()?;
+        slot.as_ref()
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, value)| Arc::clone(value))
+    }
+
+    pub(crate) fn put(&self, value: Arc<T>) {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some((std::time::Instant::now(), value));
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = None;
+        }
+    }
+}
+
 /// Facet values ordered by count (most first), then value.
 pub(crate) fn facet_values(counts: impl IntoIterator<Item = (String, u64)>) -> Vec<FacetValue> {
     let mut values: Vec<FacetValue> = counts
