@@ -495,3 +495,30 @@ async fn search_pages_suggestions_and_catalog_events() {
         "the unpublished product left the search results"
     );
 }
+
+/// A search engine that does not answer (here: Meilisearch configured at a closed port)
+/// gives a clear message on the search page and in suggestions, while the rest of the
+/// shop works.
+#[tokio::test]
+async fn a_dead_search_engine_says_so_and_the_shop_still_works() {
+    let app = TestApp::spawn_with(|c| {
+        c.meili_url = Some("http://127.0.0.1:9".into());
+        c.meili_api_key = Some("a-secret-key-never-shown".into());
+    })
+    .await;
+    let browser = app.browser();
+    let page = app.visit(&browser, "/search?q=shirt").await;
+    assert_eq!(page.status, 503);
+    assert!(
+        page.body.contains("Search is temporarily unavailable"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("a-secret-key-never-shown"));
+    let suggest = app.call(&browser, "/api/suggest", &[("q", "shirt")]).await;
+    assert_eq!(suggest.status, 503);
+    assert!(suggest.body.contains("temporarily unavailable"));
+    for path in ["/", "/c/clothing"] {
+        assert_eq!(app.visit(&browser, path).await.status, 200, "{path}");
+    }
+}
