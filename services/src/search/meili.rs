@@ -2,7 +2,8 @@
 //! settings (searchable, filterable and sortable attributes, typo tolerance, ranking rules)
 //! are applied at start. Every write is awaited as a Meilisearch task, so a change is
 //! searchable when [`SearchEngine::apply`] returns. A rebuild fills a new index and swaps
-//! it in, so searches never see a half-built one.
+//! it in, so searches never see a half-built one; it first deletes what an earlier,
+//! unfinished rebuild left.
 //!
 //! Its behaviour matches the embedded engine's: every word must match (matching strategy
 //! "all"), typo budgets of one from 5 letters and two from 9, the last word as a prefix,
@@ -19,7 +20,7 @@ use domain::search::{
 };
 use domain::{Currency, Money};
 use meilisearch_sdk::client::{Client, SwapIndexes};
-use meilisearch_sdk::indexes::Index;
+use meilisearch_sdk::indexes::{Index, IndexesQuery};
 use meilisearch_sdk::search::{MatchingStrategies, Selectors};
 use meilisearch_sdk::settings::{
     FacetingSettings, MinWordSizeForTypos, PaginationSetting, Settings, TypoToleranceSettings,
@@ -293,6 +294,23 @@ impl MeiliEngine {
         self.wait(task).await
     }
 
+    /// Deletes indexes left by rebuilds that never finished (a process that died
+    /// mid-way). Called by a rebuild, which runs on one instance at a time.
+    async fn remove_abandoned_rebuilds(&self) -> Result<(), SearchError> {
+        let prefix = format!("{}-rebuild-", self.uid);
+        let mut query = IndexesQuery::new(&self.client);
+        query.with_limit(1_000);
+        let indexes = bounded(REQUEST_TIMEOUT, self.client.list_all_indexes_with(&query)).await?;
+        for index in indexes.results {
+            if index.uid.starts_with(&prefix) {
+                tracing::info!(index = %index.uid, "deleting an unfinished search index rebuild");
+                let task = bounded(REQUEST_TIMEOUT, self.client.delete_index(&index.uid)).await?;
+                self.wait(task).await?;
+            }
+        }
+        Ok(())
+    }
+
     fn forget_known_values(&self) {
         self.known.clear();
     }
@@ -512,6 +530,7 @@ impl SearchEngine for MeiliEngine {
         docs: Vec<SearchDocument>,
         progress: Progress,
     ) -> Result<(), SearchError> {
+        self.remove_abandoned_rebuilds().await?;
         let suffix = crate::random::hex(6).map_err(engine_error)?;
         let fresh = format!("{}-rebuild-{suffix}", self.uid);
         let build = async {
