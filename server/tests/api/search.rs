@@ -471,6 +471,11 @@ async fn search_pages_suggestions_and_catalog_events() {
         suggested[0]
     );
     assert!(corrected.blocks("no-results", "</div>").is_empty());
+    // A page past the end shows the last page, not "nothing matches".
+    let past_the_end = app.visit(&browser, "/search?q=&page=999").await;
+    assert_eq!(past_the_end.status, 200);
+    assert!(past_the_end.body.contains("data-testid=\"search-hit\""));
+    assert!(past_the_end.blocks("no-results", "</div>").is_empty());
     let unknown_facet = app.visit(&browser, "/search?q=&colour=Ultraviolet").await;
     assert_eq!(unknown_facet.status, 200);
 

@@ -450,8 +450,19 @@ impl SearchService {
 
     /// A search for the results page: when nothing matches, the results carry a spelling
     /// suggestion (if the corrected query finds something) and popular products.
+    /// A page past the end shows the last page.
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
         let mut results = self.engine.search(query).await?;
+        let pages = usize::try_from(results.total)
+            .unwrap_or(usize::MAX)
+            .div_ceil(domain::search::SEARCH_PER_PAGE);
+        if results.hits.is_empty() && pages > 0 && query.page > pages {
+            let last = SearchQuery {
+                page: pages,
+                ..query.clone()
+            };
+            results = self.engine.search(&last).await?;
+        }
         if results.total == 0 {
             self.help(query, &mut results).await;
         }
