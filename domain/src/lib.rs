@@ -10,6 +10,7 @@ pub mod money;
 pub mod order;
 pub mod search;
 pub mod slug;
+pub mod text;
 
 pub use account::{Address, AddressInput, Email, FieldError, Role, UserSummary};
 pub use catalog::*;
@@ -20,3 +21,4 @@ pub use order::{
     PaymentOption, ShippingOption,
 };
 pub use slug::{Slug, SlugError};
+pub use text::escape_markup;

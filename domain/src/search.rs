@@ -7,6 +7,17 @@ use serde::{Deserialize, Serialize};
 /// Longest query searched; longer input is cut here (at a character boundary).
 pub const MAX_QUERY_CHARS: usize = 256;
 pub const SEARCH_PER_PAGE: usize = 24;
+/// At most this many words of a query are searched (each costs typo automata; this is
+/// Meilisearch's own limit too).
+pub const MAX_QUERY_WORDS: usize = 10;
+/// Highest page number asked for; beyond it the first page is shown.
+pub const MAX_PAGE: usize = 1000;
+
+/// Query text as searched: trimmed and cut at [`MAX_QUERY_CHARS`] characters.
+pub fn clean_text(text: &str) -> String {
+    let cut: String = text.trim().chars().take(MAX_QUERY_CHARS).collect();
+    cut.trim_end().to_owned()
+}
 
 /// Price buckets shown as a facet, in minor units: [from, to).
 pub const PRICE_BUCKETS: &[(&str, &str, i64, i64)] = &[
@@ -77,7 +88,7 @@ impl SearchQuery {
         for (k, v) in pairs {
             let v = v.trim();
             match k {
-                "q" => q.text = v.chars().take(MAX_QUERY_CHARS).collect(),
+                "q" => q.text = clean_text(v),
                 "category" if !v.is_empty() => q.categories.push(v.to_owned()),
                 "colour" if !v.is_empty() => q.colours.push(v.to_owned()),
                 "size" if !v.is_empty() => q.sizes.push(v.to_owned()),
@@ -90,14 +101,22 @@ impl SearchQuery {
                     q.page = v
                         .parse()
                         .ok()
-                        .filter(|p| (1..=1000).contains(p))
+                        .filter(|p| (1..=MAX_PAGE).contains(p))
                         .unwrap_or(1)
                 }
                 _ => {}
             }
         }
-        q.text = q.text.trim().to_owned();
         q
+    }
+
+    /// The query as searched, whoever built it: text cleaned, page within 1..=MAX_PAGE.
+    pub fn cleaned(self) -> Self {
+        SearchQuery {
+            text: clean_text(&self.text),
+            page: self.page.clamp(1, MAX_PAGE),
+            ..self
+        }
     }
 }
 
@@ -216,6 +235,20 @@ mod tests {
             SearchQuery::from_pairs([("sort", "weird")]).sort,
             SearchSort::Relevance
         );
+    }
+
+    #[test]
+    fn queries_from_any_caller_are_cleaned_alike() {
+        let q = SearchQuery {
+            text: format!("  {}", "y".repeat(300)),
+            page: 5000,
+            ..Default::default()
+        }
+        .cleaned();
+        assert_eq!(q.text.chars().count(), MAX_QUERY_CHARS);
+        assert_eq!(q.page, MAX_PAGE);
+        assert_eq!(SearchQuery::default().cleaned().page, 1);
+        assert_eq!(clean_text(" blue shirt "), "blue shirt");
     }
 
     #[test]

@@ -49,14 +49,6 @@ pub async fn robots(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
-
 /// All published products and every category.
 pub async fn sitemap(State(state): State<AppState>) -> Response {
     let base = &state.services.settings.public_url;
@@ -75,19 +67,22 @@ pub async fn sitemap(State(state): State<AppState>) -> Response {
     let mut xml = String::with_capacity(128 * (products.len() + 32));
     xml.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     xml.push_str("\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
-    xml.push_str(&format!("<url><loc>{}/</loc></url>\n", xml_escape(base)));
+    xml.push_str(&format!(
+        "<url><loc>{}/</loc></url>\n",
+        domain::escape_markup(base)
+    ));
     for c in tree.all() {
         xml.push_str(&format!(
             "<url><loc>{}/c/{}</loc></url>\n",
-            xml_escape(base),
-            xml_escape(&c.slug)
+            domain::escape_markup(base),
+            domain::escape_markup(&c.slug)
         ));
     }
     for p in products {
         xml.push_str(&format!(
             "<url><loc>{}/p/{}</loc><lastmod>{}</lastmod></url>\n",
-            xml_escape(base),
-            xml_escape(&p.slug),
+            domain::escape_markup(base),
+            domain::escape_markup(&p.slug),
             p.updated_at.format("%Y-%m-%d")
         ));
     }

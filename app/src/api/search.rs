@@ -28,19 +28,11 @@ fn unavailable(e: services::search::SearchError) -> AppError {
 pub async fn search_products(query: SearchQuery) -> Result<SearchResults, AppError> {
     with_status(
         async move {
-            let mut query = query;
-            // Trimmed and cut like the URL form, whoever calls.
-            query = SearchQuery {
-                text: query
-                    .text
-                    .trim()
-                    .chars()
-                    .take(domain::search::MAX_QUERY_CHARS)
-                    .collect(),
-                page: query.page.clamp(1, 1000),
-                ..query
-            };
-            services()?.search.search(&query).await.map_err(unavailable)
+            services()?
+                .search
+                .search(&query.cleaned())
+                .await
+                .map_err(unavailable)
         }
         .await,
     )
@@ -50,11 +42,7 @@ pub async fn search_products(query: SearchQuery) -> Result<SearchResults, AppErr
 pub async fn search_suggestions(q: String) -> Result<Vec<Suggestion>, AppError> {
     with_status(
         async move {
-            let text: String = q
-                .trim()
-                .chars()
-                .take(domain::search::MAX_QUERY_CHARS)
-                .collect();
+            let text = domain::search::clean_text(&q);
             if text.is_empty() {
                 return Ok(Vec::new());
             }

@@ -2,21 +2,7 @@
 //! same facts, with every interpolated value escaped in the HTML.
 
 use super::OutgoingEmail;
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+use domain::escape_markup as escape;
 
 /// The shared HTML frame: a heading, paragraphs, an optional button and a footer.
 fn html_page(

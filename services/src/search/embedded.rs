@@ -8,12 +8,12 @@
 //! `/price/<bucket>` and `/stock/in`, counted over the filtered results.
 
 use super::{
-    edit_distance, facet_values, html_escape, price_facet_values, typo_budget, Progress,
-    SearchDocument, SearchEngine, SearchError,
+    edit_distance, facet_values, price_facet_values, typo_budget, Progress, SearchDocument,
+    SearchEngine, SearchError,
 };
 use domain::search::{
     price_bucket, FacetCounts, FacetValue, SearchHit, SearchQuery, SearchResults, SearchSort,
-    SEARCH_PER_PAGE,
+    MAX_QUERY_WORDS, SEARCH_PER_PAGE,
 };
 use domain::{Currency, Money};
 use std::path::Path;
@@ -34,8 +34,6 @@ const WRITER_HEAP: usize = 40_000_000;
 /// The index lives in this subfolder of the configured directory, so a schema change
 /// (a new version) never touches anything else there.
 const SCHEMA_VERSION: &str = "v2";
-/// At most this many words of a query are searched (each costs automata on 6 fields).
-const MAX_WORDS: usize = 10;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -287,7 +285,7 @@ impl EmbeddedEngine {
     }
 
     /// The words of `text` as `field` analyses them (lower-cased; stemmed for the
-    /// stemmed fields), at most [`MAX_WORDS`].
+    /// stemmed fields), at most [`MAX_QUERY_WORDS`].
     fn words(&self, field: Field, text: &str) -> Result<Vec<String>, SearchError> {
         let mut analyzer = self
             .index
@@ -296,7 +294,7 @@ impl EmbeddedEngine {
         let mut stream = analyzer.token_stream(text);
         let mut words = Vec::new();
         while let Some(token) = stream.next() {
-            if !token.text.is_empty() && words.len() < MAX_WORDS {
+            if !token.text.is_empty() && words.len() < MAX_QUERY_WORDS {
                 words.push(token.text.clone());
             }
         }
@@ -603,13 +601,13 @@ fn highlight(analyzer: &mut TextAnalyzer, name: &str, query: &QueryWords) -> Str
     let mut html = String::with_capacity(name.len() + marks.len() * 13);
     let mut at = 0;
     for (from, to) in marks {
-        html.push_str(&html_escape(&name[at..from]));
+        html.push_str(&domain::escape_markup(&name[at..from]));
         html.push_str("<mark>");
-        html.push_str(&html_escape(&name[from..to]));
+        html.push_str(&domain::escape_markup(&name[from..to]));
         html.push_str("</mark>");
         at = to;
     }
-    html.push_str(&html_escape(&name[at..]));
+    html.push_str(&domain::escape_markup(&name[at..]));
     html
 }
 

@@ -99,7 +99,7 @@ fn correct_with(vocabulary: &Vocabulary, text: &str) -> Option<String> {
         .to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .take(10)
+        .take(domain::search::MAX_QUERY_WORDS)
         .map(str::to_owned)
         .collect();
     let mut changed = false;

@@ -16,7 +16,8 @@ use super::{
     SearchEngine, SearchError,
 };
 use domain::search::{
-    price_bucket, FacetCounts, SearchHit, SearchQuery, SearchResults, SearchSort, SEARCH_PER_PAGE,
+    price_bucket, FacetCounts, SearchHit, SearchQuery, SearchResults, SearchSort, MAX_QUERY_WORDS,
+    SEARCH_PER_PAGE,
 };
 use domain::{Currency, Money};
 use meilisearch_sdk::client::{Client, SwapIndexes};
@@ -38,8 +39,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 /// A write task (settings, a batch of documents) may take this long to be processed.
 const TASK_TIMEOUT: Duration = Duration::from_secs(300);
 const BATCH: usize = 5_000;
-/// At most this many words of a query are searched (Meilisearch's own limit too).
-const MAX_WORDS: usize = 10;
 /// Exhaustive counts up to this many hits.
 const MAX_TOTAL_HITS: usize = 100_000;
 /// The set of facet values the index holds is re-read at most this often (and after
@@ -157,12 +156,12 @@ async fn bounded<T, E: std::fmt::Display>(
 
 /// Text as Meilisearch should search it: quotes (phrase search) and a leading `-`
 /// (exclusion) are not operators here, the words are searched as typed; at most
-/// [`MAX_WORDS`] words.
+/// [`MAX_QUERY_WORDS`] words.
 fn plain_text(text: &str) -> String {
     text.split(|c: char| c.is_whitespace() || c == '"')
         .map(|w| w.trim_start_matches('-'))
         .filter(|w| !w.is_empty())
-        .take(MAX_WORDS)
+        .take(MAX_QUERY_WORDS)
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -581,7 +580,10 @@ mod tests {
         assert_eq!(plain_text("\"blue shirt"), "blue shirt");
         assert_eq!(plain_text("shirt -red --x"), "shirt red x");
         assert_eq!(plain_text("  a   b "), "a b");
-        assert_eq!(plain_text(&"w ".repeat(40)).split(' ').count(), MAX_WORDS);
+        assert_eq!(
+            plain_text(&"w ".repeat(40)).split(' ').count(),
+            MAX_QUERY_WORDS
+        );
     }
 
     #[test]

@@ -163,17 +163,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len() * width + b.len()]
 }
 
-pub(crate) fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Text with matches between `open` and `close` markers (which never occur in shop text)
 /// as HTML: escaped, with the matches in `<mark>`.
 pub(crate) fn marked_html(text: &str, open: &str, close: &str) -> String {
-    html_escape(text)
+    domain::escape_markup(text)
         .replace(open, "<mark>")
         .replace(close, "</mark>")
 }
