@@ -9,7 +9,8 @@ source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 "$ROOT/scripts/services.sh" start
 eval "$("$ROOT/scripts/services.sh" env)"
-export SQLX_OFFLINE=true
+# The same compile-time settings as the release site, so its compiled crates are reused.
+leptos_build_env
 cargo build --release -p server --example checkout_bench
 BENCH_DB=emporium_bench_checkout
 psql "$DATABASE_URL" -q -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB"

@@ -15,10 +15,7 @@ PORT="${BENCH_PORT:-3200}"
 "$ROOT/scripts/setup.sh" bench
 "$ROOT/scripts/services.sh" start
 eval "$("$ROOT/scripts/services.sh" env)"
-export SQLX_OFFLINE=true
-
-say "building (release)"
-cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
+"$ROOT/scripts/build.sh"
 
 BENCH_DB=emporium_bench
 psql "$DATABASE_URL" -q -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB"

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# Builds the site, serves it against a fresh, seeded database, and runs Playwright.
+# Runs the Playwright suite against the release build that `make run` serves (built by
+# scripts/build.sh when it is out of date), started the same way, on a fresh, seeded
+# database of its own.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 eval "$("$ROOT/scripts/services.sh" env)"
-export SQLX_OFFLINE=true
 
-cargo leptos build
+# `make test` has just built the site; `make e2e` on its own builds it here.
+[ "${E2E_BUILT:-}" = 1 ] || "$ROOT/scripts/build.sh"
 
 E2E_PORT="${E2E_PORT:-3100}"
 E2E_DB="emporium_e2e"
-BASE_DB_URL="${DATABASE_URL%/*}"
 psql "$DATABASE_URL" -q -c "DROP DATABASE IF EXISTS $E2E_DB WITH (FORCE)" -c "CREATE DATABASE $E2E_DB"
 
-export DATABASE_URL="$BASE_DB_URL/$E2E_DB"
+export DATABASE_URL="${DATABASE_URL%/*}/$E2E_DB"
 export BIND_ADDR="127.0.0.1:$E2E_PORT" PUBLIC_URL="http://127.0.0.1:$E2E_PORT"
-export LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_ENV=PROD
 # E-mail goes to a fresh outbox the tests read; Redis keys are this run's own.
 export MAIL_OUTBOX="$ROOT/target/e2e-outbox" E2E_OUTBOX="$ROOT/target/e2e-outbox"
 export REDIS_KEY_PREFIX="emporium-e2e:$$:"
@@ -22,18 +22,9 @@ export REDIS_KEY_PREFIX="emporium-e2e:$$:"
 export SEARCH_INDEX_DIR="$ROOT/target/e2e-search-index"
 unset MEILI_URL MEILI_API_KEY
 rm -rf "$MAIL_OUTBOX" "$SEARCH_INDEX_DIR"
-target/debug/server seed >/dev/null
 
-LOG="$ROOT/target/e2e-server.log"
-target/debug/server serve >"$LOG" 2>&1 &
-SERVER_PID=$!
-trap 'kill -TERM $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null || true' EXIT
-ready=0
-for _ in $(seq 1 150); do
-  curl -fs "http://127.0.0.1:$E2E_PORT/readyz" >/dev/null && { ready=1; break; }
-  kill -0 $SERVER_PID 2>/dev/null || { cat "$LOG"; die "the server exited before it was ready"; }
-  sleep 0.2
-done
-[ "$ready" -eq 1 ] || { cat "$LOG"; die "the server was not ready after 30 s"; }
+trap stop_release_server EXIT
+start_release_server "$ROOT/target/e2e-server.log"
+say "Playwright runs against the release build ($(grep -o 'build [0-9a-f]*' "$ROOT/target/e2e-server.log" | head -n 1): server profile release, wasm profile wasm-release, hashed assets)"
 
-E2E_BASE_URL="http://127.0.0.1:$E2E_PORT" npx playwright test --config end2end/playwright.config.ts "$@"
+E2E_BASE_URL="http://$BIND_ADDR" npx playwright test --config end2end/playwright.config.ts "$@"

@@ -38,3 +38,45 @@ pg_bindir() {
   [ -z "$found" ] || printf '%s\n' "$found"
   return 0
 }
+
+# --- The release site ------------------------------------------------------------------
+# `make run`, `make test` and the benchmarks all build and serve the same release site:
+# the server in the `release` profile and the wasm in `wasm-release`, assets with hashed
+# names (`hash-files` in Cargo.toml), built by scripts/build.sh.
+
+# cargo-leptos hands these to cargo when it builds the site (values from Cargo.toml's
+# [[workspace.metadata.leptos]]). Leptos's crates read some of them while compiling, so
+# the other cargo commands of a test run (tests, clippy) get the same ones: with
+# different ones they would compile those crates and all that depends on them again.
+leptos_build_env() {
+  export LEPTOS_OUTPUT_NAME=emporium LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
+    LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend \
+    LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=true \
+    LEPTOS_HASH_FILE_NAME=hash.txt
+  export SQLX_OFFLINE=true
+}
+
+# Starts the release server in the background the way `make run` does (scripts/serve.sh:
+# its own copy of the build, migrate, seed, serve) and waits until /readyz answers.
+# Uses BIND_ADDR and DATABASE_URL from the environment; sets SERVER_PID.
+#   start_release_server LOG_FILE
+SERVER_PID=""
+start_release_server() {
+  local log="$1" addr="${BIND_ADDR:?BIND_ADDR must be set}"
+  "$ROOT/scripts/serve.sh" >"$log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 300); do
+    curl -fs "http://$addr/readyz" >/dev/null && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 40 "$log" >&2; die "the server exited before it was ready (log: $log)"; }
+    sleep 0.2
+  done
+  tail -n 40 "$log" >&2
+  die "the server was not ready after 60 s (log: $log)"
+}
+stop_release_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}

@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
 # `make test`: every check CI runs, in order, against a real PostgreSQL, Redis and Chromium.
+# Everything is built once, in the profiles `make run` uses: the release site first (so a
+# release-only failure fails fast), then the tests and clippy reuse its compiled
+# dependencies (same profile, features and cargo-leptos variables).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 START=$(date +%s)
-step() { say "[$(( $(date +%s) - START ))s] $*"; }
+STEP_START=$START
+STEP_NAME=""
+TIMES=()
+step() {
+  local now; now=$(date +%s)
+  [ -z "$STEP_NAME" ] || TIMES+=("$(printf '%5ss  %s' $((now - STEP_START)) "$STEP_NAME")")
+  STEP_START=$now STEP_NAME="$*"
+  say "[$((now - START))s] $*"
+}
 
 step "setup"
 "$ROOT/scripts/setup.sh" test
 "$ROOT/scripts/services.sh" start --ephemeral
 eval "$("$ROOT/scripts/services.sh" env)"
-export SQLX_OFFLINE=true
+leptos_build_env
 
 step "rustfmt"
 cargo fmt --all --check
-
-step "clippy (ssr)"
-cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
-
-step "clippy (hydrate, wasm32)"
-cargo clippy --target wasm32-unknown-unknown -p frontend -p app -p domain --features app/hydrate -- -D warnings
 
 step "the wasm bundle's dependencies hold no server crates"
 tree="$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none | awk '{print $1}' | sort -u)"
@@ -29,15 +34,32 @@ if [ -n "$forbidden" ]; then
 fi
 echo "ok: no sqlx, redis, tokio, axum, sessions, argon2, lettre, tantivy or meilisearch-sdk in the wasm dependency tree"
 
-step "unit and integration tests"
+step "release build (what make run serves)"
+"$ROOT/scripts/build.sh"
+
+step "start-up smoke test of the release build"
+"$ROOT/scripts/smoke.sh"
+
+step "end-to-end (Playwright, headless Chromium, release build)"
+E2E_BUILT=1 "$ROOT/scripts/e2e.sh"
+
+step "unit and integration tests (release profile)"
 # Integration tests make one database per test from a migrated, seeded template.
 psql "$DATABASE_URL" -qAt -c "SELECT 'DROP DATABASE IF EXISTS \"' || datname || '\";' FROM pg_database WHERE datname LIKE 'emporium_test_%' AND NOT datistemplate" |
   psql "$DATABASE_URL" -q >/dev/null
 # Each test app also has its own outbox and search index folder; old ones go first.
 rm -rf "${TMPDIR:-/tmp}"/emporium-test-outbox-* "${TMPDIR:-/tmp}"/emporium-test-index-*
-cargo nextest run --workspace --exclude frontend
+# --tests: libraries, binaries and tests/ (examples are left to clippy, which checks them).
+cargo nextest run --release --workspace --exclude frontend --tests
 
-step "end-to-end (Playwright, headless Chromium)"
-"$ROOT/scripts/e2e.sh"
+step "clippy (ssr)"
+cargo clippy --release --workspace --exclude frontend --all-targets -- -D warnings
 
-step "all checks passed"
+step "clippy (hydrate, wasm32)"
+# In the wasm build's own target folder and profile, so its build scripts and macros are reused.
+cargo clippy --target wasm32-unknown-unknown --target-dir target/front --profile wasm-release \
+  -p frontend -p app -p domain --features app/hydrate -- -D warnings
+
+step "done"
+printf '%s\n' "${TIMES[@]}"
+say "all checks passed in $(( $(date +%s) - START ))s"

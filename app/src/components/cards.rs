@@ -39,6 +39,7 @@ pub fn ProductCardView(product: ProductCard) -> impl IntoView {
             </div>
         </li>
     }
+    .into_any()
 }
 
 /// A responsive grid of product cards.
@@ -49,4 +50,5 @@ pub fn ProductGrid(products: Vec<ProductCard>) -> impl IntoView {
             {products.into_iter().map(|p| view! { <ProductCardView product=p /> }).collect_view()}
         </ul>
     }
+    .into_any()
 }

@@ -36,4 +36,5 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
             </div>
         </section>
     }
+    .into_any()
 }

@@ -70,6 +70,7 @@ pub fn Field(
             })}
         </div>
     }
+    .into_any()
 }
 
 /// The message for the whole form (wrong password, throttled, unavailable …): every
@@ -95,4 +96,5 @@ pub fn Notice(children: Children) -> impl IntoView {
             {children()}
         </div>
     }
+    .into_any()
 }

@@ -50,6 +50,7 @@ pub fn Frame(layout: LayoutData, children: Children) -> impl IntoView {
         <main id="main" class="mx-auto w-full max-w-7xl px-4 pb-16 sm:px-6 lg:px-8">{children()}</main>
         <Footer categories=layout.categories />
     }
+    .into_any()
 }
 
 /// Sign in / register, or the signed-in shopper's links and a sign-out button (a form:
@@ -131,6 +132,7 @@ fn Header(
             </div>
         </header>
     }
+    .into_any()
 }
 
 /// The site footer.
@@ -168,4 +170,5 @@ fn Footer(categories: Vec<CategoryCard>) -> impl IntoView {
             <p class="border-t border-stone-100 py-6 text-center text-xs text-stone-500">"© 2026 Emporium"</p>
         </footer>
     }
+    .into_any()
 }

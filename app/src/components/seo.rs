@@ -26,6 +26,7 @@ pub fn Seo(
         <Meta property="og:url" content=url />
         {image.map(|img| view! { <Meta property="og:image" content=format!("{base}{img}") /> })}
     }
+    .into_any()
 }
 
 /// Serialises structured data for a `<script type="application/ld+json">`, escaped so the

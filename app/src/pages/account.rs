@@ -104,6 +104,7 @@ fn AccountNav(current: &'static str) -> impl IntoView {
             </ul>
         </nav>
     }
+    .into_any()
 }
 
 /// Title, side menu and content of an account page.
@@ -120,6 +121,7 @@ fn AccountShell(title: &'static str, current: &'static str, children: Children) 
             </div>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -244,6 +246,7 @@ fn AddressCard(
             </div>
         </li>
     }
+    .into_any()
 }
 
 /// Adding (`/account/addresses/new`) or editing (`/account/addresses/:id`) an address.
@@ -343,4 +346,5 @@ fn AddressForm(
             </div>
         </ActionForm>
     }
+    .into_any()
 }

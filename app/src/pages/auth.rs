@@ -43,6 +43,7 @@ fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
             <div class="card mt-6 space-y-5">{children()}</div>
         </div>
     }
+    .into_any()
 }
 
 /// Shown on the sign-in and registration pages to someone already signed in.
@@ -54,6 +55,7 @@ fn AlreadySignedIn(email: String) -> impl IntoView {
             <a href="/account" class="link">"Go to your account"</a>
         </Notice>
     }
+    .into_any()
 }
 
 #[component]
@@ -100,6 +102,7 @@ pub fn SignInPage() -> impl IntoView {
             }}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -151,6 +154,7 @@ pub fn RegisterPage() -> impl IntoView {
             }}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -186,6 +190,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -238,4 +243,5 @@ pub fn ResetPasswordPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }

@@ -45,6 +45,7 @@ pub fn CategoryPage() -> impl IntoView {
             })}
         </Transition>
     }
+    .into_any()
 }
 
 /// Breadcrumb trail from Home to the current page.
@@ -63,6 +64,7 @@ pub fn Breadcrumbs(trail: Vec<CategoryRef>, current: String) -> impl IntoView {
             </ol>
         </nav>
     }
+    .into_any()
 }
 
 fn listing_href(slug: &str, query: &ListingQuery, currency: domain::Currency) -> String {
@@ -191,6 +193,7 @@ fn Listing(listing: ListingPage, base: String) -> impl IntoView {
             </section>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -233,4 +236,5 @@ fn Pagination(
             {next.map(|h| view! { <a href=h class="page-link" rel="next">"Next →"</a> })}
         </nav>
     }
+    .into_any()
 }

@@ -21,4 +21,5 @@ pub fn NotFound() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }

@@ -36,6 +36,7 @@ pub fn ProductPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 fn structured_data(p: &ProductDetail, base: &str) -> String {
@@ -244,4 +245,5 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
             </section>
         </div>
     }
+    .into_any()
 }

@@ -48,6 +48,7 @@ pub fn SearchPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -123,6 +124,7 @@ fn Results(
             </div>
         </div>
     }
+    .into_any()
 }
 
 /// The facet sidebar: a GET form, so filters work before hydration.
@@ -171,6 +173,7 @@ fn FacetForm(q: SearchQuery, r: SearchResults) -> impl IntoView {
             <a href=SearchQuery { text: q.text.clone(), page: 1, ..Default::default() }.url(1) class="link block text-center text-sm">"Clear filters"</a>
         </form>
     }
+    .into_any()
 }
 
 /// Nothing matched: a spelling suggestion when the corrected words find something, ways
@@ -221,6 +224,7 @@ fn NoResults(
             </section>
         })}
     }
+    .into_any()
 }
 
 /// The header's search box: a GET form to `/search` before hydration; after it, product

@@ -48,6 +48,7 @@ pub fn AddToCartForm(
             })}
         </ActionForm>
     }
+    .into_any()
 }
 
 fn empty_cart() -> impl IntoView {
@@ -101,6 +102,7 @@ pub fn CartPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -156,6 +158,7 @@ fn CartTable(
             </aside>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -186,6 +189,7 @@ pub fn CheckoutPageView() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 const CHECKOUT_FIELDS: &[&str] = &[
@@ -365,6 +369,7 @@ fn CheckoutForm(
             </ActionForm>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -408,6 +413,7 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
             </aside>
         </div>
     }
+    .into_any()
 }
 
 /// An order's page: the confirmation right after checkout, and the detail page later.
@@ -445,6 +451,7 @@ pub fn OrderPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 /// `/account/orders`: the signed-in shopper's orders.
@@ -507,4 +514,5 @@ pub fn OrderLookupPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Start-up smoke test of the release build: starts it exactly as `make run` does
+# (scripts/serve.sh) on its own port and database, then opens what a shopper opens first:
+# the home page, a category page, a product page and a search page, and the stylesheet,
+# script and wasm those pages load. Needs scripts/build.sh and scripts/services.sh first.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+eval "$("$ROOT/scripts/services.sh" env)"
+
+PORT="${SMOKE_PORT:-3300}"
+DB=emporium_smoke
+psql "$DATABASE_URL" -q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+export DATABASE_URL="${DATABASE_URL%/*}/$DB"
+export BIND_ADDR="127.0.0.1:$PORT" PUBLIC_URL="http://127.0.0.1:$PORT"
+export SEARCH_INDEX_DIR="$ROOT/target/smoke-search-index" MAIL_OUTBOX="$ROOT/target/smoke-outbox"
+export REDIS_KEY_PREFIX="emporium-smoke:$$:"
+unset MEILI_URL MEILI_API_KEY
+rm -rf "$SEARCH_INDEX_DIR" "$MAIL_OUTBOX"
+
+LOG="$ROOT/target/smoke-server.log"
+trap stop_release_server EXIT
+start_release_server "$LOG"
+BASE="http://$BIND_ADDR"
+
+# fetch PATH EXPECTED_TEXT: the page answers 200 and shows EXPECTED_TEXT; prints the body.
+fetch() {
+  local body status
+  body="$(curl -s -w '\n%{http_code}' "$BASE$1")" || die "GET $1: no answer (log: $LOG)"
+  status="${body##*$'\n'}"
+  body="${body%$'\n'*}"
+  [ "$status" = 200 ] || die "GET $1 answered $status (log: $LOG)"
+  grep -qF -- "$2" <<<"$body" || die "GET $1 does not show '$2'"
+  printf '%s' "$body"
+}
+first_link() { grep -o "href=\"$1[^\"?#]*\"" | head -n 1 | sed 's/^href="//; s/"$//'; }
+
+home="$(fetch / '<title>')"
+category="$(first_link /c/ <<<"$home")"
+[ -n "$category" ] || die "the home page links to no category"
+category_page="$(fetch "$category" 'href="/p/')"
+product="$(first_link /p/ <<<"$category_page")"
+product_page="$(fetch "$product" 'data-testid="product-name"')"
+# Its name, as a shopper would type it: the search lists it.
+name="$(grep -o '<h1[^>]*data-testid="product-name"[^>]*>[^<]*</h1>' <<<"$product_page" | sed 's/<[^>]*>//g')"
+words="$(tr -cs 'A-Za-z' '+' <<<"$name" | sed 's/^+//; s/+$//')"
+[ -n "$words" ] || die "no product name on $product"
+search_page="$(fetch "/search?q=$words" 'data-testid="search-hit"')"
+grep -qF "href=\"$product\"" <<<"$search_page" || die "searching '$name' does not list $product"
+
+# The hashed assets that the pages name are served (a page without them loses its styles
+# and never hydrates).
+for asset in $(grep -oE '/pkg/[^"]+\.(css|js|wasm)' <<<"$home$product_page" | sort -u); do
+  curl -fsS -o /dev/null "$BASE$asset" || die "the page names $asset, which does not load"
+done
+grep -qE '/pkg/[^"]+\.css' <<<"$home" || die "the home page names no stylesheet"
+grep -qE '/pkg/[^"]+\.js' <<<"$home" || die "the home page names no hydration script"
+
+# What a browser that accepts brotli is sent for the wasm and the stylesheet.
+served=""
+for ext in wasm css; do
+  asset="$(grep -oE "/pkg/[^\"]+\.$ext" <<<"$home" | head -n 1)"
+  [ -n "$asset" ] || continue
+  size="$(curl -fsS -H 'Accept-Encoding: br' -o /dev/null -w '%{size_download} %header{content-encoding}' "$BASE$asset")"
+  served+=" $ext $(( ${size%% *} / 1024 )) KB (${size#* })"
+done
+echo "served to a browser:${served:- (no wasm or css named on the home page)}"
+
+echo "ok: home, $category, $product, /search?q=$words and their assets answer as a shopper sees them"
