@@ -21,23 +21,17 @@ BENCH_DB=emporium_bench
 psql "$DATABASE_URL" -q -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB"
 export DATABASE_URL="${DATABASE_URL%/*}/$BENCH_DB"
 export BIND_ADDR="127.0.0.1:$PORT" PUBLIC_URL="http://127.0.0.1:$PORT"
-export LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_ENV=PROD RUST_LOG=warn
+export RUST_LOG=warn
 export SEARCH_INDEX_DIR="$ROOT/target/bench-search-index"
 rm -rf "$SEARCH_INDEX_DIR"
-target/release/server seed >/dev/null
 
-PID=""
+# Served as `make run` serves it (scripts/serve.sh: its own copy of the build, seeded).
 start_server() { # $1 = PAGE_CACHE on|off
-  stop_server
-  PAGE_CACHE="$1" target/release/server serve >"$ROOT/target/bench-server.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && return; sleep 0.2; done
-  die "the server did not become ready (see target/bench-server.log)"
+  stop_release_server
+  export PAGE_CACHE="$1"
+  start_release_server "$ROOT/target/bench-server.log"
 }
-stop_server() {
-  if [ -n "$PID" ]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi
-}
-trap stop_server EXIT
+trap stop_release_server EXIT
 start_server on
 
 BASE="http://127.0.0.1:$PORT"

@@ -63,6 +63,8 @@ leptos_build_env() {
 SERVER_PID=""
 start_release_server() {
   local log="$1" addr="${BIND_ADDR:?BIND_ADDR must be set}"
+  # Another server already there would answer for this one and be tested in its place.
+  if curl -fs "http://$addr/readyz" >/dev/null; then die "something already answers on $addr: stop it first"; fi
   "$ROOT/scripts/serve.sh" >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 300); do

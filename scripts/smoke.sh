@@ -32,20 +32,20 @@ fetch() {
   grep -qF -- "$2" <<<"$body" || die "GET $1 does not show '$2'"
   printf '%s' "$body"
 }
-first_link() { grep -o "href=\"$1[^\"?#]*\"" | head -n 1 | sed 's/^href="//; s/"$//'; }
+first_link() { { grep -o "href=\"$1[^\"?#]*\"" || true; } | head -n 1 | sed 's/^href="//; s/"$//'; }
 
 home="$(fetch / '<title>')"
 category="$(first_link /c/ <<<"$home")"
 [ -n "$category" ] || die "the home page links to no category"
 category_page="$(fetch "$category" 'href="/p/')"
 product="$(first_link /p/ <<<"$category_page")"
+[ -n "$product" ] || die "$category links to no product"
 product_page="$(fetch "$product" 'data-testid="product-name"')"
-# Its name, as a shopper would type it: the search lists it.
-name="$(grep -o '<h1[^>]*data-testid="product-name"[^>]*>[^<]*</h1>' <<<"$product_page" | sed 's/<[^>]*>//g')"
-words="$(tr -cs 'A-Za-z' '+' <<<"$name" | sed 's/^+//; s/+$//')"
-[ -n "$words" ] || die "no product name on $product"
+# Its name's words, as a shopper would type them (from the slug: plain words, no markup).
+words="$(tr -s '-' '\n' <<<"${product#/p/}" | grep -vx '[0-9]*' | paste -sd+ || true)"
+[ -n "$words" ] || die "no words in the product's address $product"
 search_page="$(fetch "/search?q=$words" 'data-testid="search-hit"')"
-grep -qF "href=\"$product\"" <<<"$search_page" || die "searching '$name' does not list $product"
+grep -qF "href=\"$product\"" <<<"$search_page" || die "searching '$words' does not list $product"
 
 # The hashed assets that the pages name are served (a page without them loses its styles
 # and never hydrates).
@@ -58,7 +58,7 @@ grep -qE '/pkg/[^"]+\.js' <<<"$home" || die "the home page names no hydration sc
 # What a browser that accepts brotli is sent for the wasm and the stylesheet.
 served=""
 for ext in wasm css; do
-  asset="$(grep -oE "/pkg/[^\"]+\.$ext" <<<"$home" | head -n 1)"
+  asset="$({ grep -oE "/pkg/[^\"]+\.$ext" <<<"$home" || true; } | head -n 1)"
   [ -n "$asset" ] || continue
   size="$(curl -fsS -H 'Accept-Encoding: br' -o /dev/null -w '%{size_download} %header{content-encoding}' "$BASE$asset")"
   served+=" $ext $(( ${size%% *} / 1024 )) KB (${size#* })"
