@@ -48,12 +48,14 @@ pg_bindir() {
 # [[workspace.metadata.leptos]]). Leptos's crates read some of them while compiling, so
 # the other cargo commands of a test run (tests, clippy) get the same ones: with
 # different ones they would compile those crates and all that depends on them again.
+LEPTOS_BUILD_ENV=(
+  LEPTOS_OUTPUT_NAME=emporium LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
+  LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend
+  LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=true
+  LEPTOS_HASH_FILE_NAME=hash.txt
+)
 leptos_build_env() {
-  export LEPTOS_OUTPUT_NAME=emporium LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
-    LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend \
-    LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=true \
-    LEPTOS_HASH_FILE_NAME=hash.txt
-  export SQLX_OFFLINE=true
+  export "${LEPTOS_BUILD_ENV[@]}" SQLX_OFFLINE=true
 }
 
 # Starts the release server in the background the way `make run` does (scripts/serve.sh:
