@@ -97,7 +97,9 @@ test("signed in: the guest cart survives sign-in and the order is in the history
   const name = await addProduct(page, "outdoors", 0);
   await page.getByTestId("checkout-link").click();
   await hydrated(page);
-  await page.getByRole("link", { name: "Sign in" }).last().click();
+  // The checkout's own link (it brings the shopper back), not the header's: waiting for it
+  // also waits for the checkout form, which renders after the header.
+  await page.getByText("Have an account?").getByRole("link", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/sign-in\?next=\/checkout/);
   await hydrated(page);
   await page.getByLabel("E-mail").fill(email);
