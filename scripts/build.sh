@@ -34,7 +34,7 @@ if [ -f "$STAMP" ] && [ "$(head -n 1 "$STAMP")" = "$now" ] && [ "$(tail -n +2 "$
   say "the release site is up to date (nothing it is built from changed since its last build)"
 else
   if [ ! -x target/release/server ] || [ ! -d target/front/wasm32-unknown-unknown/wasm-release ]; then
-    say "building the release site for the first time: about 11 minutes on 2 cores (later builds: a minute, or a few after a change)"
+    say "building the release site for the first time: about 11 minutes on 2 cores (later builds: seconds when nothing changed, a few minutes after a change)"
   else
     say "building the release site"
   fi
@@ -59,7 +59,7 @@ const hashes = Object.fromEntries(fs.readFileSync(hashFile, "utf8").split("\n")
 const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
 const parts = [];
 for (const ext of ["wasm", "js", "css"]) {
-  const file = path.join(pkg, `emporium.${hashes[ext]}.${ext === "wasm" ? "wasm" : ext}`);
+  const file = path.join(pkg, `emporium.${hashes[ext]}.${ext}`);
   if (!fs.existsSync(file)) { console.error(`error: ${file} is missing`); process.exit(1); }
   const raw = fs.readFileSync(file);
   const br = zlib.brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } });
