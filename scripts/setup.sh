@@ -12,6 +12,7 @@ MODE="${1:-run}"
 pkgs=()
 command -v cc >/dev/null || pkgs+=(build-essential)
 command -v curl >/dev/null || pkgs+=(curl)
+command -v python3 >/dev/null || pkgs+=(python3)
 command -v node >/dev/null || pkgs+=(nodejs)
 command -v npm >/dev/null || pkgs+=(npm)
 [ -n "$(pg_bindir)" ] || pkgs+=(postgresql)

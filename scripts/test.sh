@@ -25,6 +25,9 @@ export SQLX_OFFLINE=true
 step "rustfmt"
 cargo fmt --all --check
 
+step "layout: areas apart, no import circles, services free of web-layer crates"
+python3 "$ROOT/scripts/check-layout.py"
+
 step "the wasm bundle's dependencies hold no server crates"
 tree="$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none | awk '{print $1}' | sort -u)"
 grep -qx leptos <<<"$tree" || die "cargo tree did not list the wasm build's dependencies"

@@ -161,3 +161,52 @@ impl From<services::auth::AuthError> for AppError {
         }
     }
 }
+
+#[cfg(feature = "ssr")]
+impl From<services::cart::CartError> for AppError {
+    fn from(e: services::cart::CartError) -> Self {
+        use services::cart::CartError;
+        match e {
+            e @ CartError::UnknownSku => AppError::NotFound(e.to_string()),
+            CartError::Invalid(m) => AppError::field("quantity", m),
+            e @ CartError::Unavailable => AppError::Unavailable(e.to_string()),
+            CartError::Catalog(c) => c.into(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<services::orders::OrderError> for AppError {
+    fn from(e: services::orders::OrderError) -> Self {
+        use services::orders::OrderError;
+        match e {
+            OrderError::Invalid(v) => AppError::Invalid(v),
+            e @ OrderError::EmptyCart => AppError::BadRequest(e.to_string()),
+            e @ OrderError::SoldOut(_) => AppError::field(
+                "cart",
+                format!("{e} Your order was not placed; please review your cart."),
+            ),
+            OrderError::NotFound => AppError::NotFound(
+                "We could not find that order. Check the number and e-mail address.".into(),
+            ),
+            OrderError::Transition(t) => AppError::BadRequest(t.to_string()),
+            OrderError::Database(cause) => {
+                tracing::error!(error = %cause, "order query failed");
+                AppError::Unavailable(
+                    "Orders are temporarily unavailable. Nothing was charged; please try again in a moment.".into(),
+                )
+            }
+            OrderError::Payment(p) => AppError::Unavailable(p.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<services::search::SearchError> for AppError {
+    fn from(e: services::search::SearchError) -> Self {
+        tracing::error!(error = %e, "search failed");
+        AppError::Unavailable(
+            "Search is temporarily unavailable. You can still browse the categories.".into(),
+        )
+    }
+}

@@ -3,13 +3,17 @@
 // Leptos view types nest deeply (the header alone is a large type).
 #![recursion_limit = "256"]
 
-pub mod api;
+mod account;
+mod admin;
+mod checkout;
 mod components;
 pub mod error;
-mod pages;
+mod storefront;
 
-use api::{get_layout, LayoutData};
-use error::AppError;
+#[cfg(feature = "ssr")]
+pub use components::server::ClientIp;
+
+use components::layout::{get_layout, AuthVersion, LastLayout, LayoutResource};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -36,15 +40,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The layout resource (menu, public URL). Created once here; each page reads it inside its
-/// own single `<Suspense>` together with its data.
-pub(crate) type LayoutResource = Resource<Result<LayoutData, AppError>>;
-
-/// Bumped when the shopper signs in or out or edits their profile, so the layout (and
-/// the header's account menu) is loaded again without a full page load.
-#[derive(Clone, Copy)]
-pub(crate) struct AuthVersion(pub RwSignal<u32>);
-
 /// The storefront: layout, routes and the 404 fallback.
 #[component]
 pub fn App() -> impl IntoView {
@@ -53,7 +48,7 @@ pub fn App() -> impl IntoView {
     provide_context(auth_version);
     let layout: LayoutResource = Resource::new(move || auth_version.0.get(), |_| get_layout());
     provide_context(layout);
-    provide_context(components::layout::LastLayout(StoredValue::new(None)));
+    provide_context(LastLayout(StoredValue::new(None)));
 
     // Marks the page once the wasm has taken over, so tests and styles can tell.
     Effect::new(move |_| {
@@ -68,30 +63,30 @@ pub fn App() -> impl IntoView {
         } />
         <Link rel="icon" href="/favicon.ico" />
         <Router>
-            <Routes fallback=pages::not_found::NotFound>
-                <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async />
-                <Route path=path!("/c/:slug") view=pages::category::CategoryPage ssr=SsrMode::Async />
-                <Route path=path!("/p/:slug") view=pages::product::ProductPage ssr=SsrMode::Async />
-                <Route path=path!("/sign-in") view=pages::auth::SignInPage ssr=SsrMode::Async />
-                <Route path=path!("/register") view=pages::auth::RegisterPage ssr=SsrMode::Async />
-                <Route path=path!("/forgot-password") view=pages::auth::ForgotPasswordPage ssr=SsrMode::Async />
-                <Route path=path!("/reset-password") view=pages::auth::ResetPasswordPage ssr=SsrMode::Async />
-                <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
-                <Route path=path!("/account/addresses") view=pages::account::AddressesPage ssr=SsrMode::Async />
-                <Route path=path!("/account/addresses/:id") view=pages::account::AddressEditPage ssr=SsrMode::Async />
-                <Route path=path!("/admin") view=pages::admin::AdminPage ssr=SsrMode::Async />
-                <Route path=path!("/admin/orders") view=pages::admin::AdminOrdersPage ssr=SsrMode::Async />
-                <Route path=path!("/cart") view=pages::shop::CartPage ssr=SsrMode::Async />
-                <Route path=path!("/search") view=pages::search::SearchPage ssr=SsrMode::Async />
-                <Route path=path!("/checkout") view=pages::shop::CheckoutPageView ssr=SsrMode::Async />
-                <Route path=path!("/order/:number") view=pages::shop::OrderPage ssr=SsrMode::Async />
-                <Route path=path!("/order-lookup") view=pages::shop::OrderLookupPage ssr=SsrMode::Async />
-                <Route path=path!("/account/orders") view=pages::shop::OrdersPage ssr=SsrMode::Async />
-                <Route path=path!("/account/orders/:number") view=pages::shop::OrderPage ssr=SsrMode::Async />
+            <Routes fallback=storefront::not_found::NotFound>
+                <Route path=path!("/") view=storefront::home::HomePage ssr=SsrMode::Async />
+                <Route path=path!("/c/:slug") view=storefront::category::CategoryPage ssr=SsrMode::Async />
+                <Route path=path!("/p/:slug") view=storefront::product::ProductPage ssr=SsrMode::Async />
+                <Route path=path!("/sign-in") view=account::sign_in::SignInPage ssr=SsrMode::Async />
+                <Route path=path!("/register") view=account::sign_in::RegisterPage ssr=SsrMode::Async />
+                <Route path=path!("/forgot-password") view=account::sign_in::ForgotPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/reset-password") view=account::sign_in::ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/account") view=account::profile::AccountPage ssr=SsrMode::Async />
+                <Route path=path!("/account/addresses") view=account::addresses::AddressesPage ssr=SsrMode::Async />
+                <Route path=path!("/account/addresses/:id") view=account::addresses::AddressEditPage ssr=SsrMode::Async />
+                <Route path=path!("/admin") view=admin::dashboard::AdminPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/orders") view=admin::orders::AdminOrdersPage ssr=SsrMode::Async />
+                <Route path=path!("/cart") view=checkout::cart::CartPage ssr=SsrMode::Async />
+                <Route path=path!("/search") view=storefront::search::SearchPage ssr=SsrMode::Async />
+                <Route path=path!("/checkout") view=checkout::checkout_page::CheckoutPageView ssr=SsrMode::Async />
+                <Route path=path!("/order/:number") view=checkout::order::OrderPage ssr=SsrMode::Async />
+                <Route path=path!("/order-lookup") view=checkout::order::OrderLookupPage ssr=SsrMode::Async />
+                <Route path=path!("/account/orders") view=account::orders::OrdersPage ssr=SsrMode::Async />
+                <Route path=path!("/account/orders/:number") view=checkout::order::OrderPage ssr=SsrMode::Async />
                 // Unknown pages under the gated areas are gated too: sign-in first (and
                 // admin for /admin), then a 404.
-                <Route path=path!("/account/*rest") view=pages::account::AccountNotFound ssr=SsrMode::Async />
-                <Route path=path!("/admin/*rest") view=pages::admin::AdminNotFound ssr=SsrMode::Async />
+                <Route path=path!("/account/*rest") view=account::profile::AccountNotFound ssr=SsrMode::Async />
+                <Route path=path!("/admin/*rest") view=admin::dashboard::AdminNotFound ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod page_cache;
 pub mod routes;
 pub mod security;
+mod session_store;
 pub mod telemetry;
 
 use anyhow::Context as _;
@@ -19,9 +20,9 @@ use config::{redact_url, Config};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use services::auth::session_store::RedisSessionStore;
 use services::notifications::Mailer;
 use services::{AuthService, CartService, CatalogService, OrderService, Services, ShopSettings};
+use session_store::RedisSessionStore;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::sync::Arc;

@@ -1,11 +1,11 @@
 //! Gateway protections: cross-site request refusal, the client address for throttling,
 //! and keeping personal pages out of shared caches.
 
+use app::ClientIp;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use services::auth::ClientIp;
 use std::net::SocketAddr;
 
 /// Settings of [`refuse_cross_site`].

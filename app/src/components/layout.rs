@@ -4,14 +4,96 @@
 //! reading a resource in several suspense boundaries, or creating one inside a
 //! suspense, can stall server rendering (leptos-rs/leptos#4851, #4866).
 
-use crate::api::account::SignOut;
-use crate::api::LayoutData;
+#[cfg(feature = "ssr")]
+use crate::components::server::{
+    cart_count_for_layout, current_user_for_layout, end_session, services, session, with_status,
+};
+use crate::error::AppError;
 use domain::{CategoryCard, UserSummary};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What every page needs: the shop's name, its public URL and the category menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutData {
+    pub shop_name: String,
+    pub public_url: String,
+    pub categories: Vec<CategoryCard>,
+    /// The signed-in shopper, for the header.
+    pub user: Option<UserSummary>,
+    /// Items in the cart, for the header.
+    pub cart_count: u32,
+}
+
+impl LayoutData {
+    /// Used when the layout cannot be loaded, so an error page still has a frame.
+    pub fn fallback() -> Self {
+        Self {
+            shop_name: "Emporium".into(),
+            public_url: String::new(),
+            categories: Vec::new(),
+            user: None,
+            cart_count: 0,
+        }
+    }
+}
+
+/// The layout resource (menu, public URL). Created once here; each page reads it inside its
+/// own single `<Suspense>` together with its data.
+pub type LayoutResource = Resource<Result<LayoutData, AppError>>;
+
+/// Bumped when the shopper signs in or out or edits their profile, so the layout (and
+/// the header's account menu) is loaded again without a full page load.
+#[derive(Clone, Copy)]
+pub struct AuthVersion(pub RwSignal<u32>);
+
+/// Bumps the auth version when `action` succeeds, so the header re-reads who is signed in.
+pub fn refresh_layout_on_success<O, S>(value: S)
+where
+    O: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<O, AppError>>> + Send + Sync + 'static,
+{
+    if let Some(version) = use_context::<AuthVersion>() {
+        Effect::new(move |_| {
+            if matches!(value.get(), Some(Ok(_))) {
+                version.0.update(|v| *v += 1);
+            }
+        });
+    }
+}
+
+#[server(prefix = "/api", endpoint = "layout")]
+pub async fn get_layout() -> Result<LayoutData, AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            Ok(LayoutData {
+                shop_name: s.settings.shop_name.clone(),
+                public_url: s.settings.public_url.clone(),
+                categories: s.catalog.top_categories().await?,
+                user: current_user_for_layout().await,
+                cart_count: cart_count_for_layout().await,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    with_status(
+        async move {
+            end_session(&session().await?).await?;
+            leptos_axum::redirect("/");
+            Ok(())
+        }
+        .await,
+    )
+}
 
 /// The layout once loaded, or a frame without a menu when it could not be.
-pub async fn await_layout(layout: crate::LayoutResource) -> LayoutData {
+pub async fn await_layout(layout: LayoutResource) -> LayoutData {
     layout.await.unwrap_or_else(|_| LayoutData::fallback())
 }
 
@@ -67,7 +149,7 @@ fn AccountMenu(user: Option<UserSummary>) -> impl IntoView {
         .into_any(),
         Some(user) => {
             let sign_out = ServerAction::<SignOut>::new();
-            crate::pages::auth::refresh_layout_on_success(sign_out.value());
+            refresh_layout_on_success(sign_out.value());
             view! {
                 <div class="flex items-center gap-3 text-sm font-medium" data-testid="account-menu">
                     {user.is_admin().then(|| view! { <a href="/admin" class="nav-link">"Admin"</a> })}
@@ -107,7 +189,7 @@ fn Header(
                         }).collect_view()}
                     </ul>
                 </nav>
-                <div class="ml-auto hidden md:block"><crate::pages::search::SearchBox /></div>
+                <div class="ml-auto hidden md:block"><crate::components::search_box::SearchBox /></div>
                 <div class="flex items-center gap-4">
                     <AccountMenu user />
                     <a href="/cart" class="nav-link text-sm font-medium" data-testid="mini-cart" aria-label=format!("Cart, {cart_count} item{}", if cart_count == 1 { "" } else { "s" })>

@@ -1,12 +1,11 @@
 //! Authentication: accounts, passwords, password reset, roles and saved addresses.
 //!
-//! Sessions themselves are tower-sessions on Redis ([`session_store`]); [`session`] holds
-//! what a signed-in session carries and the rules for trusting it.
+//! [`session`] holds what a signed-in session carries and the rules for trusting it, as
+//! plain values; the session itself (a cookie and its Redis record) is the web layer's.
 
 mod addresses;
 pub mod password;
 pub mod session;
-pub mod session_store;
 pub mod throttle;
 
 use crate::notifications::{templates, Mailer};
@@ -19,12 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use throttle::{Limit, Throttle};
 
-/// The longest a Redis call of the accounts service may take before it counts as down.
-pub(crate) const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The client's IP address as the gateway determined it (a request extension).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientIp(pub String);
+/// The longest a Redis call of the accounts service (and the session store) may take before it counts as down.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why an account call failed. Every variant maps to a message a shopper can act on.
 #[derive(Debug, thiserror::Error)]

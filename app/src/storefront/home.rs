@@ -1,11 +1,12 @@
 //! The home page: a welcome, the categories, featured products and new arrivals.
 
-use crate::api::get_home;
 use crate::components::cards::ProductGrid;
 use crate::components::error_view::ErrorView;
-use crate::components::layout::{await_layout, loading, Frame};
+use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 use crate::components::seo::Seo;
-use crate::LayoutResource;
+#[cfg(feature = "ssr")]
+use crate::components::server::{services, with_status};
+use crate::error::AppError;
 use leptos::prelude::*;
 
 #[component]
@@ -75,4 +76,15 @@ pub fn HomePage() -> impl IntoView {
         </Suspense>
     }
     .into_any()
+}
+
+#[server(prefix = "/api", endpoint = "home")]
+pub async fn get_home() -> Result<domain::HomePage, AppError> {
+    with_status(
+        async move {
+            let home = services()?.catalog.home().await?;
+            Ok((*home).clone())
+        }
+        .await,
+    )
 }

@@ -4,33 +4,23 @@
 //! (the server redirects, with any error in the URL); after hydration the same forms
 //! submit in place and show messages without a reload.
 
-use crate::api::account::{
-    check_reset_link, safe_next, urlencode, ForgotPassword, Register, ResetPassword, SignIn,
-};
+use super::safe_next;
 use crate::components::error_view::set_status;
 use crate::components::forms::{action_error, Field, FormAlert, Notice};
-use crate::components::layout::{await_layout, loading, Frame};
-use crate::{AuthVersion, LayoutResource};
+use crate::components::gate::urlencode;
+use crate::components::layout::{
+    await_layout, loading, refresh_layout_on_success, Frame, LayoutResource,
+};
+#[cfg(feature = "ssr")]
+use crate::components::server::{
+    client_ip, end_session, merge_guest_cart, services, session, start_sign_in, with_status,
+};
+use crate::error::AppError;
 use domain::account::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PASSWORD_RULES};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
-
-/// Bumps the auth version when `action` succeeds, so the header re-reads who is signed in.
-pub(crate) fn refresh_layout_on_success<O, S>(value: S)
-where
-    O: Clone + Send + Sync + 'static,
-    S: Get<Value = Option<Result<O, crate::error::AppError>>> + Send + Sync + 'static,
-{
-    if let Some(version) = use_context::<AuthVersion>() {
-        Effect::new(move |_| {
-            if matches!(value.get(), Some(Ok(_))) {
-                version.0.update(|v| *v += 1);
-            }
-        });
-    }
-}
 
 /// A narrow centred card with a heading, for the account forms.
 #[component]
@@ -244,4 +234,107 @@ pub fn ResetPasswordPage() -> impl IntoView {
         </Suspense>
     }
     .into_any()
+}
+
+#[server(prefix = "/api", endpoint = "register")]
+pub async fn register(
+    email: String,
+    password: String,
+    name: Option<String>,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            let ip = client_ip().await;
+            let user = s
+                .auth
+                .register(&ip, &email, &password, name.as_deref().unwrap_or_default())
+                .await?;
+            tracing::info!(user_id = user.user.id, "account registered");
+            let session = session().await?;
+            // The account exists now whatever happens next: say so if the sign-in fails.
+            start_sign_in(&session, &s.auth, &user)
+                .await
+                .map_err(|_| {
+                    AppError::Unavailable(
+                        "Your account was created, but we could not sign you in just now. Please sign in in a moment."
+                            .into(),
+                    )
+                })?;
+            merge_guest_cart(&session, user.user.id).await;
+            leptos_axum::redirect(&safe_next(next.as_deref()));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "sign_in")]
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            let ip = client_ip().await;
+            let user = s.auth.sign_in(&ip, &email, &password).await?;
+            let session = session().await?;
+            start_sign_in(&session, &s.auth, &user).await?;
+            merge_guest_cart(&session, user.user.id).await;
+            tracing::info!(user_id = user.user.id, "signed in");
+            leptos_axum::redirect(&safe_next(next.as_deref()));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "forgot_password")]
+pub async fn forgot_password(email: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            let ip = client_ip().await;
+            s.auth.request_password_reset(&ip, &email).await?;
+            leptos_axum::redirect("/forgot-password?sent=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The address a reset link is for, or why it cannot be used.
+#[server(prefix = "/api", endpoint = "reset_link")]
+pub async fn check_reset_link(token: String) -> Result<String, AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            Ok(s.auth.check_reset_link(&token).await?)
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "reset_password")]
+pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            let ip = client_ip().await;
+            let user = s.auth.reset_password(&ip, &token, &password).await?;
+            tracing::info!(user_id = user.id, "password reset with a link");
+            // A reset also signs this browser out of whatever account it had. The password
+            // is already changed (and every session of the account ended by the new epoch),
+            // so a failure here is only logged.
+            if let Err(e) = end_session(&session().await?).await {
+                tracing::warn!(error = %e, "could not end the session after a reset");
+            }
+            leptos_axum::redirect("/sign-in?reset=1");
+            Ok(())
+        }
+        .await,
+    )
 }

@@ -4,13 +4,18 @@
 //! choice is a plain link before hydration; afterwards a click updates the URL in place
 //! and price, stock and SKU change without a reload.
 
-use crate::api::get_product;
+use super::category::Breadcrumbs;
 use crate::components::error_view::ErrorView;
-use crate::components::layout::{await_layout, loading, Frame};
+use crate::components::forms::{action_error, FormAlert};
+use crate::components::layout::{
+    await_layout, loading, refresh_layout_on_success, Frame, LayoutResource,
+};
 use crate::components::seo::{json_ld, Seo};
-use crate::pages::category::Breadcrumbs;
-use crate::LayoutResource;
+#[cfg(feature = "ssr")]
+use crate::components::server::{cart_owner, services, with_status};
+use crate::error::AppError;
 use domain::ProductDetail;
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
@@ -226,7 +231,7 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
                     </span>
                     <span class="text-stone-500">"SKU: " <span data-testid="sku" class="font-mono">{sku}</span></span>
                 </div>
-                <crate::pages::shop::AddToCartForm
+                <AddToCartForm
                     sku=Signal::derive(sku)
                     in_stock=Signal::derive(in_stock)
                     max_qty=Signal::derive(move || max_qty().to_string())
@@ -244,6 +249,68 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
                 })}
             </section>
         </div>
+    }
+    .into_any()
+}
+
+#[server(prefix = "/api", endpoint = "product")]
+pub async fn get_product(slug: String) -> Result<ProductDetail, AppError> {
+    with_status(
+        async move {
+            let not_found = || {
+                AppError::NotFound(
+                    "We could not find that product. It may have been removed.".into(),
+                )
+            };
+            domain::Slug::parse(&slug).map_err(|_| not_found())?;
+            let product = services()?.catalog.product(&slug).await?;
+            product.as_ref().clone().ok_or_else(not_found)
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "cart_add")]
+pub async fn add_to_cart(sku: String, quantity: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let quantity = services::cart::parse_quantity(&quantity)?;
+            let owner = cart_owner(true).await?.ok_or(AppError::Internal)?;
+            services()?.cart.add(&owner, &sku, quantity).await?;
+            leptos_axum::redirect("/cart");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The "Add to cart" form of a product page.
+#[component]
+pub fn AddToCartForm(
+    #[prop(into)] sku: Signal<String>,
+    #[prop(into)] in_stock: Signal<bool>,
+    #[prop(into)] max_qty: Signal<String>,
+) -> impl IntoView {
+    let action = ServerAction::<AddToCart>::new();
+    refresh_layout_on_success(action.value());
+    let error = action_error(action.value());
+    view! {
+        <ActionForm action attr:class="mt-6" attr:data-testid="add-to-cart">
+            <input type="hidden" name="sku" value=move || sku.get() />
+            <div class="flex items-end gap-3">
+                <div>
+                    <label for="quantity" class="block text-sm font-semibold">"Quantity"</label>
+                    <input id="quantity" name="quantity" type="number" min="1" max=move || max_qty.get() value="1" inputmode="numeric" class="field mt-2 w-24" />
+                </div>
+                <button type="submit" class="btn-primary flex-1 py-3" disabled=move || !in_stock.get() || action.pending().get()>
+                    {move || if !in_stock.get() { "Sold out" } else if action.pending().get() { "Adding…" } else { "Add to cart" }}
+                </button>
+            </div>
+            <div class="mt-2"><FormAlert error fields=&[] /></div>
+            {move || error.get().and_then(|e| e.field_message("quantity")).map(|m| view! {
+                <p role="alert" class="mt-2 text-sm text-red-700" data-testid="error-quantity">{m}</p>
+            })}
+        </ActionForm>
     }
     .into_any()
 }

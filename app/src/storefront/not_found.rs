@@ -1,9 +1,8 @@
 //! The 404 page for any path no route matches.
 
 use crate::components::error_view::ErrorView;
-use crate::components::layout::{await_layout, loading, Frame};
+use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 use crate::error::AppError;
-use crate::LayoutResource;
 use leptos::prelude::*;
 
 #[component]

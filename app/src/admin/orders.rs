@@ -1,66 +1,19 @@
-//! The admin dashboard: for administrators only (others get 403, signed-out visitors
-//! are sent to sign in). The catalog, stock and order screens come with later issues.
+//! `/admin/orders`: the latest orders and the next step each allows.
 
-use crate::api::account::get_admin_overview;
-use crate::components::error_view::ErrorView;
+use crate::components::gate::gated_page;
+#[cfg(feature = "ssr")]
+use crate::components::server::{require_admin, services, with_status};
 use crate::error::AppError;
-use crate::pages::account::gated_page;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-
-/// A page under `/admin/` that does not exist: only an admin learns that.
-#[component]
-pub fn AdminNotFound() -> impl IntoView {
-    let gate = Resource::new(|| (), |_| get_admin_overview());
-    gated_page(gate, move |_| {
-        view! {
-            <ErrorView error=AppError::NotFound("There is no such admin page yet.".into()) />
-        }
-        .into_any()
-    })
-}
-
-#[component]
-pub fn AdminPage() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| get_admin_overview());
-    gated_page(overview, move |o| {
-        let tiles = [
-            ("Customers and staff", o.users, "accounts"),
-            ("New in the last 7 days", o.new_users_7d, "new-accounts"),
-            ("Administrators", o.admins, "admins"),
-            ("Published products", o.published_products, "published"),
-            ("Sold-out variants", o.sold_out_variants, "sold-out"),
-        ];
-        view! {
-            <Title text="Admin" />
-            <Meta name="robots" content="noindex" />
-            <div class="py-10">
-                <h1 class="text-3xl font-semibold tracking-tight">"Admin dashboard"</h1>
-                <p class="mt-2 text-sm text-stone-600">"An overview of the shop. " <a href="/admin/orders" class="link">"Orders"</a> "; catalog and stock management arrive here next."</p>
-                <dl class="mt-8 grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
-                    {tiles.into_iter().map(|(label, n, id)| view! {
-                        <div class="card">
-                            <dt class="text-sm text-stone-600">{label}</dt>
-                            <dd class="mt-2 text-3xl font-semibold" data-testid=format!("admin-{id}")>{n}</dd>
-                        </div>
-                    }).collect_view()}
-                </dl>
-            </div>
-        }
-        .into_any()
-    })
-}
 
 /// `/admin/orders`: the latest orders, with the next steps each one allows (an offline
 /// payment is confirmed here: "Mark paid").
 #[component]
 pub fn AdminOrdersPage() -> impl IntoView {
-    let act = ServerAction::<crate::api::shop::AdminOrderAction>::new();
-    let orders = Resource::new(
-        move || act.version().get(),
-        |_| crate::api::shop::admin_orders(),
-    );
+    let act = ServerAction::<AdminOrderAction>::new();
+    let orders = Resource::new(move || act.version().get(), |_| admin_orders());
     let error = crate::components::forms::action_error(act.value());
     gated_page(orders, move |rows| {
         view! {
@@ -106,4 +59,33 @@ pub fn AdminOrdersPage() -> impl IntoView {
         }
         .into_any()
     })
+}
+
+/// The latest orders, for admins.
+#[server(prefix = "/api", endpoint = "admin_orders")]
+pub async fn admin_orders() -> Result<Vec<domain::order::AdminOrderRow>, AppError> {
+    with_status(
+        async move {
+            require_admin().await?;
+            Ok(services()?.orders.recent(50).await?)
+        }
+        .await,
+    )
+}
+
+/// An admin moves an order along (mark paid, shipped, delivered, or cancel).
+#[server(prefix = "/api", endpoint = "admin_order_action")]
+pub async fn admin_order_action(number: String, action: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let admin = require_admin().await?;
+            let action = domain::order::OrderAction::parse(&action)
+                .ok_or_else(|| AppError::BadRequest("Unknown order action.".into()))?;
+            let status = services()?.orders.transition(&number, action).await?;
+            tracing::info!(admin = admin.id, order = %number, status = status.as_str(), "order changed by an admin");
+            leptos_axum::redirect("/admin/orders");
+            Ok(())
+        }
+        .await,
+    )
 }

@@ -30,7 +30,7 @@ fn backend(e: redis::RedisError) -> Error {
 async fn bounded<T>(
     command: impl std::future::Future<Output = redis::RedisResult<T>>,
 ) -> StoreResult<T> {
-    match tokio::time::timeout(super::REDIS_TIMEOUT, command).await {
+    match tokio::time::timeout(services::auth::REDIS_TIMEOUT, command).await {
         Ok(result) => result.map_err(backend),
         Err(_) => Err(Error::Backend("Redis did not answer in time".into())),
     }

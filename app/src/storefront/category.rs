@@ -3,12 +3,13 @@
 //! Filters are a plain GET form and pages are plain links, so everything works before the
 //! wasm loads; afterwards the router turns them into client-side navigations.
 
-use crate::api::get_listing;
 use crate::components::cards::ProductGrid;
 use crate::components::error_view::ErrorView;
-use crate::components::layout::{await_layout, loading, Frame};
+use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 use crate::components::seo::Seo;
-use crate::LayoutResource;
+#[cfg(feature = "ssr")]
+use crate::components::server::{services, with_status};
+use crate::error::AppError;
 use domain::{CategoryRef, ListingPage, ListingQuery, Money, Sort};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -237,4 +238,46 @@ fn Pagination(
         </nav>
     }
     .into_any()
+}
+
+#[server(prefix = "/api", endpoint = "listing")]
+pub async fn get_listing(
+    slug: String,
+    page: Option<String>,
+    sort: Option<String>,
+    min_price: Option<String>,
+    max_price: Option<String>,
+    in_stock: Option<String>,
+) -> Result<ListingPage, AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            let not_found = || AppError::NotFound("We could not find that category.".into());
+            domain::Slug::parse(&slug).map_err(|_| not_found())?;
+            let pairs = [
+                ("page", &page),
+                ("sort", &sort),
+                ("min_price", &min_price),
+                ("max_price", &max_price),
+                ("in_stock", &in_stock),
+            ];
+            let query = domain::ListingQuery::parse(
+                pairs
+                    .iter()
+                    .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))),
+                s.catalog.currency(),
+            )
+            .map_err(|e| AppError::BadRequest(e.message))?;
+            let listing = s
+                .catalog
+                .listing(&slug, &query)
+                .await
+                .map_err(|e| match e {
+                    services::catalog::CatalogError::NotFound(_) => not_found(),
+                    other => other.into(),
+                })?;
+            Ok((*listing).clone())
+        }
+        .await,
+    )
 }

@@ -1,0 +1,50 @@
+//! The shopper's account: sign-in, registration and password reset; profile and
+//! password; the address book; order history. Signed out, every page but sign-in and
+//! registration redirects to sign-in and comes back afterwards.
+
+pub mod addresses;
+pub mod orders;
+pub mod profile;
+mod shell;
+pub mod sign_in;
+
+/// A local path to go to after signing in; anything else (another site, `//host`,
+/// odd characters) falls back to the account page.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.starts_with("/api/")
+                && n.len() <= 512
+                && n.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            n.to_owned()
+        }
+        _ => "/account".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/account/addresses")), "/account/addresses");
+        assert_eq!(safe_next(Some("/c/shoes?page=2")), "/c/shoes?page=2");
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "/api/sign_out",
+            "/a b",
+            "",
+            "account",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/account", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/account");
+    }
+}

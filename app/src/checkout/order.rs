@@ -1,0 +1,180 @@
+//! An order's page (the confirmation right after checkout, and the detail page later) and
+//! the guest order lookup.
+
+#[cfg(feature = "ssr")]
+use super::{remember_order, session_orders};
+use crate::components::error_view::ErrorView;
+use crate::components::forms::{action_error, Field, FormAlert};
+use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
+#[cfg(feature = "ssr")]
+use crate::components::server::{client_ip, current_user, services, session, with_status};
+use crate::error::AppError;
+use domain::OrderView;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::hooks::use_params_map;
+
+#[component]
+fn OrderDetails(order: OrderView) -> impl IntoView {
+    view! {
+        <div class="grid gap-8 lg:grid-cols-3">
+            <section class="card lg:col-span-2" aria-labelledby="items-heading">
+                <h2 id="items-heading" class="text-lg font-semibold">"Items"</h2>
+                <ul class="mt-4 divide-y divide-stone-100 text-sm" data-testid="order-lines">
+                    {order.lines.iter().map(|l| view! {
+                        <li class="flex justify-between gap-3 py-3" data-testid="order-line">
+                            <span>
+                                <a href=format!("/p/{}", l.product_slug) class="font-medium hover:underline">{l.product_name.clone()}</a>
+                                <span class="block text-stone-500">{format!("{} · {} × {}", l.variant_label, l.quantity, l.unit_price)}</span>
+                            </span>
+                            <span class="font-medium">{l.line_total.to_string()}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+                <dl class="mt-4 space-y-2 border-t border-stone-200 pt-4 text-sm">
+                    <div class="flex justify-between"><dt>"Subtotal"</dt><dd>{order.subtotal.to_string()}</dd></div>
+                    <div class="flex justify-between"><dt>{format!("Shipping ({})", order.shipping_method)}</dt><dd data-testid="order-shipping">{order.shipping.to_string()}</dd></div>
+                    <div class="flex justify-between"><dt>{format!("Tax ({}%)", f64::from(order.tax_rate_bps) / 100.0)}</dt><dd data-testid="order-tax">{order.tax.to_string()}</dd></div>
+                    <div class="flex justify-between text-base font-semibold"><dt>"Total"</dt><dd data-testid="order-total">{order.total.to_string()}</dd></div>
+                </dl>
+            </section>
+            <aside class="space-y-4">
+                <div class="card text-sm">
+                    <h2 class="font-semibold">"Shipping to"</h2>
+                    <address class="mt-2 not-italic leading-6 text-stone-700">
+                        {order.ship_to.iter().map(|l| view! { <span class="block">{l.clone()}</span> }).collect_view()}
+                    </address>
+                </div>
+                <div class="card text-sm">
+                    <h2 class="font-semibold">"Payment"</h2>
+                    <p class="mt-2">{order.payment_method.clone()}</p>
+                    {(!order.payment_instructions.is_empty()).then(|| view! {
+                        <p class="mt-2 text-stone-600" data-testid="payment-instructions">{order.payment_instructions.clone()}</p>
+                    })}
+                </div>
+            </aside>
+        </div>
+    }
+    .into_any()
+}
+
+/// An order's page: the confirmation right after checkout, and the detail page later.
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
+    let params = use_params_map();
+    let order = Resource::new(
+        move || params.read().get("number").unwrap_or_default(),
+        get_order,
+    );
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let (layout, order) = (await_layout(layout).await, order.await);
+                let body = match order {
+                    Err(e) => view! { <ErrorView error=e /> }.into_any(),
+                    Ok(order) => view! {
+                        <Title text=format!("Order {}", order.number) />
+                        <Meta name="robots" content="noindex" />
+                        <div class="py-10 space-y-6">
+                            <div>
+                                <p class="text-sm font-semibold uppercase tracking-widest text-amber-700" data-testid="order-status">{order.status.label()}</p>
+                                <h1 class="mt-2 text-3xl font-semibold tracking-tight">"Thank you for your order"</h1>
+                                <p class="mt-2 text-stone-600">
+                                    "Order " <strong data-testid="order-number">{order.number.clone()}</strong>
+                                    {format!(", placed {}. A confirmation is on its way to {}.", order.placed_at, order.email)}
+                                </p>
+                            </div>
+                            <OrderDetails order />
+                        </div>
+                    }.into_any(),
+                };
+                view! { <Frame layout>{body}</Frame> }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// `/order-lookup`: a guest opens an order with its number and e-mail.
+#[component]
+pub fn OrderLookupPage() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
+    let action = ServerAction::<LookupOrder>::new();
+    let error = action_error(action.value());
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let layout = await_layout(layout).await;
+                view! {
+                    <Frame layout>
+                        <Title text="Find your order" />
+                        <div class="mx-auto max-w-md py-12">
+                            <h1 class="text-2xl font-semibold tracking-tight">"Find your order"</h1>
+                            <ActionForm action attr:class="card mt-6 space-y-4" attr:data-testid="lookup-form">
+                                <FormAlert error fields=&["number", "email"] />
+                                <Field name="number" label="Order number" hint="Like EMP-100001, from your confirmation e-mail" required=true error />
+                                <Field name="email" label="E-mail used for the order" kind="email" autocomplete="email" required=true error />
+                                <button type="submit" class="btn-primary w-full">"Find order"</button>
+                            </ActionForm>
+                        </div>
+                    </Frame>
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// An order, for its owner: the signed-in user who placed it, or the browser that placed
+/// or looked it up. Anyone else gets 404.
+#[server(prefix = "/api", endpoint = "order")]
+pub async fn get_order(number: String) -> Result<OrderView, AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            let session = session().await?;
+            let numbers = session_orders(&session).await;
+            let number = number.trim().to_uppercase();
+            if numbers.contains(&number) {
+                return Ok(s
+                    .orders
+                    .view(&number, &services::orders::Viewer::Session { numbers })
+                    .await?);
+            }
+            let user = current_user(&session, &s.auth).await.ok().flatten();
+            let viewer = match user {
+                Some(u) if u.is_admin() => services::orders::Viewer::Admin,
+                Some(u) => services::orders::Viewer::User(u.id),
+                None => return Err(services::orders::OrderError::NotFound.into()),
+            };
+            Ok(s.orders.view(&number, &viewer).await?)
+        }
+        .await,
+    )
+}
+
+/// A guest finds their order by its number and e-mail address.
+#[server(prefix = "/api", endpoint = "order_lookup")]
+pub async fn lookup_order(number: String, email: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            // Order numbers are sequential: without a limit, anyone knowing an e-mail
+            // address could walk through them.
+            s.auth
+                .limit_attempts(&format!("order-lookup:ip:{}", client_ip().await))
+                .await?;
+            let number = number.trim().to_uppercase();
+            s.orders
+                .view(&number, &services::orders::Viewer::Guest { email })
+                .await?;
+            let session = session().await?;
+            remember_order(&session, &number).await;
+            leptos_axum::redirect(&format!("/order/{number}"));
+            Ok(())
+        }
+        .await,
+    )
+}

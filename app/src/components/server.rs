@@ -1,0 +1,242 @@
+//! What the server functions of every area share (server only): the services, the HTTP
+//! status of an error, the visitor's IP address and the web session: who is signed in
+//! and whose cart this is. Services take plain values (a user id, a cart owner, an IP);
+//! here a request's session becomes those values.
+
+use crate::error::AppError;
+use domain::UserSummary;
+use leptos::prelude::*;
+use services::auth::session::{SessionAuth, SignInCheck};
+use services::auth::{AuthError, AuthenticatedUser};
+use services::cart::{CartError, CartOwner};
+use services::AuthService;
+use tower_sessions::Session;
+
+/// The client's IP address as the gateway determined it (a request extension).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+/// Session keys: the sign-in and the guest cart's id.
+const AUTH_KEY: &str = "auth";
+const CART_KEY: &str = "cart";
+
+/// Gives a server function's error its HTTP status (server_fn answers every error with
+/// 500 otherwise), so `/api/*` callers see 400/404/503 like page visitors do.
+pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    // A plain HTML form post (no wasm yet) is answered with a redirect back to the form,
+    // the error in its URL; a status here would turn that redirect into an error page.
+    let plain_form = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts.uri.path().starts_with("/api/")
+            && parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+    });
+    if plain_form {
+        return result;
+    }
+    if let Err(e) = &result {
+        if let (Some(response), Ok(status)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::StatusCode::from_u16(e.status()),
+        ) {
+            response.set_status(status);
+        }
+    }
+    result
+}
+
+pub fn services() -> Result<services::Services, AppError> {
+    use_context::<services::Services>().ok_or_else(|| {
+        tracing::error!("Services missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "no session layer on this request");
+        AppError::Internal
+    })
+}
+
+pub async fn client_ip() -> String {
+    leptos_axum::extract::<axum::Extension<ClientIp>>()
+        .await
+        .map(|ip| ip.0 .0)
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+fn unavailable(e: tower_sessions::session::Error) -> AuthError {
+    tracing::warn!(error = %e, "session store unavailable");
+    AuthError::Unavailable
+}
+
+/// Marks the session as signed in as `user` under a new session id (the old id, which
+/// someone else might know, stops working). Anything else in the session is kept.
+pub async fn start_sign_in(
+    session: &Session,
+    auth: &AuthService,
+    user: &AuthenticatedUser,
+) -> Result<(), AuthError> {
+    session.cycle_id().await.map_err(unavailable)?;
+    session
+        .insert(AUTH_KEY, auth.new_sign_in(user))
+        .await
+        .map_err(unavailable)
+}
+
+/// Signs out: the session's data is deleted from Redis and its cookie removed.
+pub async fn end_session(session: &Session) -> Result<(), AuthError> {
+    session.flush().await.map_err(unavailable)
+}
+
+/// The signed-in user, or `None`. A sign-in that is no longer trusted ends the session.
+pub async fn current_user(
+    session: &Session,
+    auth: &AuthService,
+) -> Result<Option<UserSummary>, AuthError> {
+    let state = match session.get::<SessionAuth>(AUTH_KEY).await {
+        Ok(state) => state,
+        // Written by an older version: not a sign-in this version can trust.
+        Err(tower_sessions::session::Error::SerdeJson(e)) => {
+            tracing::warn!(error = %e, "discarding an unreadable sign-in");
+            end_session(session).await?;
+            return Ok(None);
+        }
+        Err(e) => return Err(unavailable(e)),
+    };
+    let Some(state) = state else {
+        return Ok(None);
+    };
+    match auth.check_sign_in(&state).await? {
+        SignInCheck::Ended => {
+            end_session(session).await?;
+            Ok(None)
+        }
+        SignInCheck::Trusted { user, touched } => {
+            if let Some(touched) = touched {
+                session
+                    .insert(AUTH_KEY, touched)
+                    .await
+                    .map_err(unavailable)?;
+            }
+            Ok(Some(user))
+        }
+    }
+}
+
+/// After the user changed their own password: this session keeps working (under a new
+/// id) while every other one has been signed out by the new epoch.
+pub async fn refresh_sign_in(session: &Session, epoch: i32) -> Result<(), AuthError> {
+    let Some(state) = session
+        .get::<SessionAuth>(AUTH_KEY)
+        .await
+        .map_err(unavailable)?
+    else {
+        return Ok(());
+    };
+    session.cycle_id().await.map_err(unavailable)?;
+    session
+        .insert(AUTH_KEY, state.with_epoch(epoch))
+        .await
+        .map_err(unavailable)
+}
+
+/// The signed-in user, or 401.
+pub async fn require_user() -> Result<UserSummary, AppError> {
+    let s = services()?;
+    current_user(&session().await?, &s.auth)
+        .await?
+        .ok_or_else(|| AppError::Unauthorized("Please sign in to see your account.".into()))
+}
+
+/// The signed-in admin, 401 when signed out, 403 for everyone else.
+pub async fn require_admin() -> Result<UserSummary, AppError> {
+    let user = require_user().await?;
+    if user.is_admin() {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden(
+            "This part of the shop is for administrators only.".into(),
+        ))
+    }
+}
+
+/// The signed-in user for the header, or `None`. Never fails: when Redis is down the
+/// shop is shown signed out.
+pub async fn current_user_for_layout() -> Option<UserSummary> {
+    let s = services().ok()?;
+    let session = session().await.ok()?;
+    match current_user(&session, &s.auth).await {
+        Ok(user) => user,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the session for the header");
+            None
+        }
+    }
+}
+
+/// The cart of this visitor: the signed-in user's, or the one tied to the session.
+/// With `create`, a visitor without a cart gets one (and so a session cookie).
+pub async fn cart_owner(create: bool) -> Result<Option<CartOwner>, AppError> {
+    let s = services()?;
+    let session = session().await?;
+    fn cart_unavailable<E>(_: E) -> AppError {
+        AppError::Unavailable(CartError::Unavailable.to_string())
+    }
+    // Sessions and carts share Redis: if it is down, say so about the cart.
+    if let Some(user) = current_user(&session, &s.auth)
+        .await
+        .map_err(cart_unavailable)?
+    {
+        return Ok(Some(CartOwner::User(user.id)));
+    }
+    if let Some(id) = session
+        .get::<String>(CART_KEY)
+        .await
+        .map_err(cart_unavailable)?
+    {
+        return Ok(Some(CartOwner::Guest(id)));
+    }
+    if !create {
+        return Ok(None);
+    }
+    let id = services::random::hex(16).map_err(|_| AppError::Internal)?;
+    session
+        .insert(CART_KEY, &id)
+        .await
+        .map_err(cart_unavailable)?;
+    Ok(Some(CartOwner::Guest(id)))
+}
+
+/// At sign-in: the visitor's cart moves into the user's.
+pub async fn merge_guest_cart(session: &Session, user_id: i64) {
+    let Ok(Some(id)) = session.get::<String>(CART_KEY).await else {
+        return;
+    };
+    let Ok(s) = services() else { return };
+    match s
+        .cart
+        .merge(&CartOwner::Guest(id), &CartOwner::User(user_id))
+        .await
+    {
+        Ok(()) => {
+            let _ = session.remove::<String>(CART_KEY).await;
+        }
+        // The guest cart stays in the session and is merged at the next sign-in.
+        Err(e) => tracing::warn!(error = %e, "could not merge the guest cart"),
+    }
+}
+
+/// Items in this visitor's cart, for the header; 0 when there is none or it is unreadable.
+pub async fn cart_count_for_layout() -> u32 {
+    let Ok(Some(owner)) = cart_owner(false).await else {
+        return 0;
+    };
+    match services() {
+        Ok(s) => s.cart.count(&owner).await.unwrap_or(0),
+        Err(_) => 0,
+    }
+}
