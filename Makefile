@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the shop with demo data, `make test` runs every check.
 # Both install what is missing and start a local PostgreSQL and Redis on first use.
-.PHONY: run test services stop e2e bench bench-checkout bench-search
+.PHONY: run test services stop e2e bench bench-checkout bench-search audit
 
 run:
 	@scripts/run.sh
@@ -30,3 +30,7 @@ bench-checkout:
 # Indexing time and query latency of the embedded search engine on 100,000 products.
 bench-search:
 	@bench/search.sh
+
+# Lighthouse (mobile) on home, category, product, search and cart of the release build.
+audit:
+	@bench/audit.sh

@@ -27,6 +27,13 @@ cargo fmt --all --check
 
 step "layout: areas apart, no import circles, services free of web-layer crates"
 python3 "$ROOT/scripts/check-layout.py"
+# Services take plain values (a user id, an IP): no session, router or server-function
+# crate anywhere in their dependency tree, so the REST API and workers can call them.
+tree="$(cargo tree -p services -e normal --prefix none | awk '{print $1}' | sort -u)"
+grep -qx sqlx <<<"$tree" || die "cargo tree did not list the services' dependencies"
+web="$(grep -E '^(tower-sessions.*|axum.*|leptos.*|server_fn.*)$' <<<"$tree" || true)"
+[ -z "$web" ] || die "web-layer crates in the services' dependency tree: $(echo "$web" | tr '\n' ' ')"
+echo "ok: no tower-sessions, axum, leptos or server_fn crate under services"
 
 step "the wasm bundle's dependencies hold no server crates"
 tree="$(cargo tree -p frontend --target wasm32-unknown-unknown -e normal --prefix none | awk '{print $1}' | sort -u)"

@@ -28,6 +28,13 @@ test("search: a misspelt name in the header box suggests the product; facets fil
 
   // Results page: filter by a colour facet (a plain GET form).
   await page.goto("/search?q=");
+  // The category facet names categories as the menu does ("Clothing"), not by slug.
+  const menu = (await page.getByRole("navigation", { name: "Categories" }).getByRole("link").allInnerTexts()).map((t) => t.trim());
+  const facetNames = (await page.getByTestId("facet-category").locator("label > span:first-child").allInnerTexts()).map((t) => t.trim());
+  expect(facetNames.length).toBeGreaterThan(0);
+  expect(menu.length).toBeGreaterThan(0);
+  for (const category of menu) expect(facetNames).toContain(category);
+  expect(facetNames.filter((n) => /^[a-z0-9-]+$/.test(n))).toEqual([]);
   const total = async () => Number((await page.getByTestId("search-total").innerText()).split(" ")[0]);
   const before = await total();
   const colours = page.getByTestId("facet-colour");

@@ -1,6 +1,6 @@
 //! The shopper's account: sign-in, registration and password reset; profile and
-//! password; the address book; order history. Signed out, every page but sign-in and
-//! registration redirects to sign-in and comes back afterwards.
+//! password; the address book; order history. Signed out, the profile, address book and
+//! order history redirect to sign-in and come back afterwards.
 
 pub mod addresses;
 pub mod orders;

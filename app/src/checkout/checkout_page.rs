@@ -3,14 +3,14 @@
 // A server function takes one argument per form field; the checkout form has many.
 #![allow(clippy::too_many_arguments)]
 
-#[cfg(feature = "ssr")]
-use super::remember_order;
 use crate::components::forms::{action_error, Field, FormAlert, FormError};
 use crate::components::layout::{
     await_layout, loading, refresh_layout_on_success, Frame, LayoutResource,
 };
 #[cfg(feature = "ssr")]
-use crate::components::server::{cart_owner, current_user, services, session, with_status};
+use crate::components::server::{
+    cart_owner, current_user, remember_order, services, session, with_status,
+};
 use crate::error::AppError;
 use domain::account::COUNTRIES;
 use domain::CheckoutPage;

@@ -1,13 +1,13 @@
 //! An order's page (the confirmation right after checkout, and the detail page later) and
 //! the guest order lookup.
 
-#[cfg(feature = "ssr")]
-use super::{remember_order, session_orders};
 use crate::components::error_view::ErrorView;
 use crate::components::forms::{action_error, Field, FormAlert};
 use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 #[cfg(feature = "ssr")]
-use crate::components::server::{client_ip, current_user, services, session, with_status};
+use crate::components::server::{
+    client_ip, current_user, remember_order, services, session, session_orders, with_status,
+};
 use crate::error::AppError;
 use domain::OrderView;
 use leptos::form::ActionForm;

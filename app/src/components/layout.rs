@@ -1,4 +1,6 @@
-//! Header and footer around every page.
+//! The frame of every page: header, footer and the layout data they show (shop name,
+//! category menu, who is signed in, cart count), with its server function and the
+//! header's sign-out.
 //!
 //! Pages render the frame themselves from data they awaited in their one `<Suspense>`:
 //! reading a resource in several suspense boundaries, or creating one inside a
@@ -39,8 +41,8 @@ impl LayoutData {
     }
 }
 
-/// The layout resource (menu, public URL). Created once here; each page reads it inside its
-/// own single `<Suspense>` together with its data.
+/// The layout resource (menu, public URL). Created once, in `App`; each page reads it inside
+/// its own single `<Suspense>` together with its data.
 pub type LayoutResource = Resource<Result<LayoutData, AppError>>;
 
 /// Bumped when the shopper signs in or out or edits their profile, so the layout (and
@@ -178,8 +180,8 @@ fn Header(
                 "Free shipping on orders over $75 · 30-day free returns"
             </div>
             <div class="mx-auto flex max-w-7xl items-center gap-6 px-4 py-4 sm:px-6 lg:px-8">
-                <a href="/" class="flex items-center gap-2 text-xl font-bold tracking-tight text-stone-900" aria-label="Emporium home">
-                    <span class="inline-flex h-9 w-9 items-center justify-center rounded-lg bg-amber-600 text-lg font-black text-white">"E"</span>
+                <a href="/" class="flex items-center gap-2 text-xl font-bold tracking-tight text-stone-900">
+                    <span class="inline-flex h-9 w-9 items-center justify-center rounded-lg bg-amber-600 text-lg font-black text-white" aria-hidden="true">"E"</span>
                     <span>"Emporium"</span>
                 </a>
                 <nav aria-label="Categories" class="hidden flex-1 lg:block">

@@ -16,9 +16,11 @@ use tower_sessions::Session;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIp(pub String);
 
-/// Session keys: the sign-in and the guest cart's id.
+/// Session keys: the sign-in, the guest cart's id, and the orders this browser placed or
+/// looked up.
 const AUTH_KEY: &str = "auth";
 const CART_KEY: &str = "cart";
+const ORDERS_KEY: &str = "orders";
 
 /// Gives a server function's error its HTTP status (server_fn answers every error with
 /// 500 otherwise), so `/api/*` callers see 400/404/503 like page visitors do.
@@ -238,5 +240,28 @@ pub async fn cart_count_for_layout() -> u32 {
     match services() {
         Ok(s) => s.cart.count(&owner).await.unwrap_or(0),
         Err(_) => 0,
+    }
+}
+
+/// Orders this browser placed or looked up, so their pages open without signing in.
+pub async fn session_orders(session: &Session) -> Vec<String> {
+    session
+        .get::<Vec<String>>(ORDERS_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+pub async fn remember_order(session: &Session, number: &str) {
+    let mut numbers = session_orders(session).await;
+    if !numbers.iter().any(|n| n == number) {
+        numbers.push(number.to_owned());
+        // Keep the list short: the last 20.
+        let skip = numbers.len().saturating_sub(20);
+        numbers.drain(..skip);
+        if let Err(e) = session.insert(ORDERS_KEY, numbers).await {
+            tracing::warn!(error = %e, "could not remember the order in the session");
+        }
     }
 }

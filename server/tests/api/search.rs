@@ -231,6 +231,14 @@ async fn conformance(engine: Arc<dyn SearchEngine>) {
     .await
     .expect("count");
     assert_eq!(clothing.count, u64::try_from(in_clothing).expect("count"));
+    // Shoppers read the category's name, not its slug.
+    let clothing_name: String =
+        sqlx::query_scalar("SELECT name FROM categories WHERE slug = 'clothing'")
+            .fetch_one(&pool)
+            .await
+            .expect("name");
+    assert_eq!(clothing.label, clothing_name);
+    assert_ne!(clothing.label, clothing.value);
 
     // Filters: a category (with its subcategories), a colour, in stock; counts follow.
     let mut filtered = SearchQuery::from_pairs([("category", "clothing"), ("in_stock", "1")]);

@@ -64,14 +64,7 @@ impl AuthService {
 
     /// Whether a stored sign-in is still trusted, and the user it stands for.
     pub async fn check_sign_in(&self, state: &SessionAuth) -> Result<SignInCheck, AuthError> {
-        self.check_sign_in_at(state, now()).await
-    }
-
-    async fn check_sign_in_at(
-        &self,
-        state: &SessionAuth,
-        t: i64,
-    ) -> Result<SignInCheck, AuthError> {
+        let t = now();
         let absolute =
             i64::try_from(self.settings().session_absolute.as_secs()).unwrap_or(i64::MAX);
         if t.saturating_sub(state.signed_in_at) > absolute {

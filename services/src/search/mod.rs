@@ -459,7 +459,28 @@ impl SearchService {
         if results.total == 0 {
             self.help(query, &mut results).await;
         }
+        self.name_categories(&mut results).await;
         Ok(results)
+    }
+
+    /// Category facets come from the index as slugs; shoppers read the category's name.
+    /// Without the category tree (database down) the slugs stay, and the page still works.
+    async fn name_categories(&self, results: &mut SearchResults) {
+        if results.facets.categories.is_empty() {
+            return;
+        }
+        match self.catalog.tree().await {
+            Ok(tree) => {
+                for facet in &mut results.facets.categories {
+                    if let Some(node) = tree.by_slug(&facet.value) {
+                        facet.label.clone_from(&node.name);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "category facets keep their slugs: no category tree")
+            }
+        }
     }
 
     /// A search without the no-results help (suggestions while typing).
