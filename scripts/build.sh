@@ -10,12 +10,12 @@ for var in "${LEPTOS_BUILD_ENV[@]}"; do unset "${var%%=*}"; done
 
 # cargo-leptos runs wasm-bindgen and wasm-opt on every build (45 s here), changed or not.
 # What the build reads is fingerprinted instead: the workspace's files (tracked or new,
-# as they are on disk), the tools' versions and cargo's variables; with the same
+# as they are on disk, this script and its build flags too), the tools' versions and cargo's variables; with the same
 # fingerprint and the same outputs as the last build, there is nothing to do.
 fingerprint() {
   {
     git ls-files -z -co --exclude-standard -- Cargo.toml Cargo.lock package-lock.json \
-      app frontend server domain services style public migrations .sqlx |
+      app frontend server domain services style public migrations .sqlx scripts/build.sh |
       xargs -0 sha256sum 2>/dev/null || true
     rustc -V; cargo leptos --version; wasm-bindgen --version; wasm-opt --version 2>/dev/null || true
     env | grep -E '^(CARGO|RUSTFLAGS|RUSTC|LEPTOS_)' | sort || true
@@ -40,7 +40,9 @@ else
   fi
   started=$(date +%s)
   rm -f "$STAMP"
-  cargo leptos build --release
+  # --precompress: each asset also as .br (brotli at its best quality) and .gz, which the
+  # server sends as they are instead of compressing on the fly at a lower quality.
+  cargo leptos build --release --precompress
   { echo "$now"; outputs; } >"$STAMP"
   say "release site built in $(( $(date +%s) - started )) s"
 fi

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Start-up smoke test of the release build: starts it exactly as `make run` does
 # (scripts/serve.sh) on its own port and database, then opens what a shopper opens first:
-# the home page, a category page, a product page and a search page, and the stylesheet,
-# script and wasm those pages load. Needs scripts/build.sh and scripts/services.sh first.
+# the home page, a category page, a product page, a search page and the cart, and the
+# stylesheet, script and wasm those pages load; and no page's wasm is over the budget. Needs scripts/build.sh and scripts/services.sh first.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 eval "$("$ROOT/scripts/services.sh" env)"
@@ -59,4 +59,26 @@ for asset in $(grep -oE '/pkg/[^"]+\.(css|js|wasm)' <<<"$home$product_page" | so
 done
 echo "served to a browser:$served"
 
-echo "ok: home, $category, $product, /search?q=$words and their assets answer as a shopper sees them"
+# The wasm budget: what each storefront page makes a browser download to become
+# interactive, as sent with brotli. A page over the budget fails the build, by name.
+# 300 KB holds today's 287 KB; the target is 250 KB (README, "Rendering").
+WASM_BUDGET_KB="${WASM_BUDGET_KB:-300}"
+cart_page="$(fetch /cart 'Your cart')"
+over=""
+report=""
+for entry in "home|$home" "category $category|$category_page" "product $product|$product_page" "search|$search_page" "cart|$cart_page"; do
+  name="${entry%%|*}" html="${entry#*|}"
+  bytes=0
+  for asset in $(grep -oE '/pkg/[^"]+\.wasm' <<<"$html" | sort -u); do
+    size="$(curl -fsS -H 'Accept-Encoding: br' -o /dev/null -w '%{size_download}' "$BASE$asset")" ||
+      die "$name names $asset, which does not load"
+    bytes=$((bytes + size))
+  done
+  kb=$(( (bytes + 1023) / 1024 ))
+  report+=" ${name%% *} ${kb} KB;"
+  [ "$kb" -le "$WASM_BUDGET_KB" ] || over+=" ${name}: ${kb} KB;"
+done
+echo "wasm per page (brotli, budget $WASM_BUDGET_KB KB):$report"
+[ -z "$over" ] || die "over the wasm budget of $WASM_BUDGET_KB KB (brotli):$over"
+
+echo "ok: home, $category, $product, /search?q=$words, /cart and their assets answer as a shopper sees them"

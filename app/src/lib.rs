@@ -1,4 +1,10 @@
 //! The Emporium storefront, compiled for the server (`ssr`) and the browser (`hydrate`).
+//!
+//! Islands architecture: every page is rendered on the server only; what is interactive
+//! in the browser is an `#[island]` (the search box, the product's variant picker and
+//! cart form, the cart's quantity forms, the checkout form, the category's sort menu),
+//! and only those are compiled into the wasm and hydrated. Everything else is HTML: links
+//! load pages, forms post to server functions and the server answers with a redirect.
 
 // Leptos view types nest deeply (the header alone is a large type).
 #![recursion_limit = "256"]
@@ -10,10 +16,12 @@ mod components;
 pub mod error;
 mod storefront;
 
+#[cfg(feature = "hydrate")]
+pub use components::client::after_hydration;
 #[cfg(feature = "ssr")]
 pub use components::server::ClientIp;
 
-use components::layout::{get_layout, AuthVersion, LastLayout, LayoutResource};
+use components::layout::{get_layout, LayoutResource};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -29,7 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="theme-color" content="#1c1917" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options=options.clone() />
+                <HydrationScripts options=options.clone() islands=true />
                 <HashedStylesheet options id="leptos" />
                 <MetaTags />
             </head>
@@ -40,22 +48,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The storefront: layout, routes and the 404 fallback.
+/// The storefront: layout, routes and the 404 fallback (rendered on the server).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let auth_version = AuthVersion(RwSignal::new(0));
-    provide_context(auth_version);
-    let layout: LayoutResource = Resource::new(move || auth_version.0.get(), |_| get_layout());
+    let layout: LayoutResource = Resource::new(|| (), |_| get_layout());
     provide_context(layout);
-    provide_context(LastLayout(StoredValue::new(None)));
-
-    // Marks the page once the wasm has taken over, so tests and styles can tell.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Title formatter=|title: String| {

@@ -61,7 +61,8 @@ test("account: register -> sign out -> sign in -> add an address -> reset the pa
   await expect(page.getByTestId("account-link")).toHaveText("Hi, Pat");
   await expect(page.getByLabel("E-mail")).toHaveValue(email);
 
-  // Edit the profile: the form and the header show the saved name without a reload.
+  // Edit the profile: the form posts, and the page it comes back to shows the saved name
+  // in the form and the header.
   await hydrated(page);
   await page.getByLabel("Name").fill("Patricia Quinn");
   await page.getByRole("button", { name: "Save profile" }).click();

@@ -28,12 +28,12 @@ test("browse: home -> category -> sort -> product -> variant -> 404", async ({ p
   await expect(page.getByRole("heading", { level: 1, name: "Clothing" })).toBeVisible();
   await expect(page.getByTestId("product-card")).toHaveCount(24);
 
-  // Sort by price, low to high: the select navigates on change after hydration.
+  // Sort by price, low to high: the select (an island) loads the sorted page on change.
   await hydrated(page);
   await page.getByTestId("sort").selectOption("price-asc");
   await expect(page).toHaveURL(/sort=price-asc/);
   await expect(page.getByTestId("sort")).toHaveValue("price-asc");
-  // The old cards stay on screen while the sorted page loads (a Transition): wait for it.
+  // Wait for the sorted page.
   const sorted = async () => {
     const prices = (await page.getByTestId("card-price").allInnerTexts()).map(cents);
     return prices.length === 24 && prices.every((p, i) => i === 0 || prices[i - 1] <= p);

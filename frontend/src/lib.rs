@@ -10,5 +10,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Islands: only the interactive parts of a page (`#[island]` in `app`) hydrate.
+    leptos::mount::hydrate_islands();
+    app::after_hydration();
 }

@@ -4,7 +4,6 @@ use super::shell::AccountShell;
 use crate::components::error_view::ErrorView;
 use crate::components::forms::{action_error, Field, FormAlert, Notice};
 use crate::components::gate::gated_page;
-use crate::components::layout::refresh_layout_on_success;
 #[cfg(feature = "ssr")]
 use crate::components::server::{refresh_sign_in, require_user, services, session, with_status};
 use crate::error::AppError;
@@ -29,21 +28,20 @@ pub fn AccountNotFound() -> impl IntoView {
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let profile = ServerAction::<UpdateProfile>::new();
-    // Read again after a save, so the form shows what was stored.
-    let account = Resource::new(move || profile.version().get(), |_| get_account());
+    let account = Resource::new(|| (), |_| get_account());
     let password = ServerAction::<ChangePassword>::new();
-    refresh_layout_on_success(profile.value());
     let profile_error = action_error(profile.value());
     let password_error = action_error(password.value());
     let query = use_query_map();
-    let changed_before = query.read_untracked().get("password").is_some();
-    let password_changed = move || changed_before || matches!(password.value().get(), Some(Ok(())));
+    // Both forms post, and the server comes back here saying which one succeeded.
+    let password_changed = query.read_untracked().get("password").is_some();
+    let profile_saved = query.read_untracked().get("profile").is_some();
     gated_page(account, move |user| {
         view! {
                         <AccountShell title="Your account" current="/account">
                             <section class="card space-y-4" aria-labelledby="profile-heading">
                                 <h2 id="profile-heading" class="text-lg font-semibold">"Profile"</h2>
-                                {move || matches!(profile.value().get(), Some(Ok(_))).then(|| view! { <Notice>"Your profile was saved."</Notice> })}
+                                {profile_saved.then(|| view! { <Notice>"Your profile was saved."</Notice> })}
                                 <ActionForm action=profile attr:class="space-y-4" attr:data-testid="profile-form">
                                     <FormAlert error=profile_error fields=&["name", "email", "current_password"] />
                                     <Field name="name" label="Name" value=user.name.clone() autocomplete="name" maxlength=100 error=profile_error />
@@ -61,7 +59,7 @@ pub fn AccountPage() -> impl IntoView {
                             </section>
                             <section class="card space-y-4" aria-labelledby="password-heading">
                                 <h2 id="password-heading" class="text-lg font-semibold">"Change password"</h2>
-                                {move || password_changed().then(|| view! {
+                                {password_changed.then(|| view! {
                                     <Notice>"Your password was changed. Other devices signed in to your account were signed out."</Notice>
                                 })}
                                 <ActionForm action=password attr:class="space-y-4" attr:data-testid="password-form">
@@ -101,14 +99,17 @@ pub async fn update_profile(
         async move {
             let user = require_user().await?;
             let s = services()?;
-            Ok(s.auth
+            let saved = s
+                .auth
                 .update_profile(
                     user.id,
                     &name,
                     &email,
                     current_password.as_deref().unwrap_or_default(),
                 )
-                .await?)
+                .await?;
+            leptos_axum::redirect("/account?profile=saved");
+            Ok(saved)
         }
         .await,
     )

@@ -8,9 +8,7 @@ use super::safe_next;
 use crate::components::error_view::set_status;
 use crate::components::forms::{action_error, Field, FormAlert, Notice};
 use crate::components::gate::urlencode;
-use crate::components::layout::{
-    await_layout, loading, refresh_layout_on_success, Frame, LayoutResource,
-};
+use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 #[cfg(feature = "ssr")]
 use crate::components::server::{
     client_ip, end_session, merge_guest_cart, services, session, start_sign_in, with_status,
@@ -51,9 +49,6 @@ fn AlreadySignedIn(email: String) -> impl IntoView {
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let layout = expect_context::<LayoutResource>();
-    let action = ServerAction::<SignIn>::new();
-    refresh_layout_on_success(action.value());
-    let error = action_error(action.value());
     let query = use_query_map();
     let next = safe_next(query.read_untracked().get("next").as_deref());
     let reset_done = query.read_untracked().get("reset").is_some();
@@ -72,15 +67,7 @@ pub fn SignInPage() -> impl IntoView {
                                 {reset_done.then(|| view! {
                                     <Notice>"Your password was changed. Sign in with your new password."</Notice>
                                 })}
-                                <ActionForm action attr:class="space-y-4" attr:data-testid="sign-in-form">
-                                    <input type="hidden" name="next" value=next />
-                                    <FormAlert error fields=&["email", "password"] />
-                                    <Field name="email" label="E-mail" kind="email" autocomplete="username" required=true error />
-                                    <Field name="password" label="Password" kind="password" autocomplete="current-password" required=true error />
-                                    <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>
-                                        {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
-                                    </button>
-                                </ActionForm>
+                                <SignInForm next />
                                 <div class="flex justify-between text-sm">
                                     <a href="/forgot-password" class="link">"Forgot your password?"</a>
                                     <a href=register class="link">"Create an account"</a>
@@ -98,9 +85,6 @@ pub fn SignInPage() -> impl IntoView {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let layout = expect_context::<LayoutResource>();
-    let action = ServerAction::<Register>::new();
-    refresh_layout_on_success(action.value());
-    let error = action_error(action.value());
     let query = use_query_map();
     let next = safe_next(query.read_untracked().get("next").as_deref());
     view! {
@@ -114,26 +98,7 @@ pub fn RegisterPage() -> impl IntoView {
                         <Frame layout>
                             <AuthCard title="Create an account">
                                 {signed_in.map(|u| view! { <AlreadySignedIn email=u.email /> })}
-                                <ActionForm action attr:class="space-y-4" attr:data-testid="register-form">
-                                    <input type="hidden" name="next" value=next />
-                                    <FormAlert error fields=&["email", "password", "name"] />
-                                    <Field name="name" label="Name (optional)" autocomplete="name" maxlength=100 error />
-                                    <Field name="email" label="E-mail" kind="email" autocomplete="email" required=true error />
-                                    <Field
-                                        name="password"
-                                        label="Password"
-                                        kind="password"
-                                        autocomplete="new-password"
-                                        hint=PASSWORD_RULES
-                                        required=true
-                                        minlength=PASSWORD_MIN_CHARS
-                                        maxlength=PASSWORD_MAX_CHARS
-                                        error
-                                    />
-                                    <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>
-                                        {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}
-                                    </button>
-                                </ActionForm>
+                                <RegisterForm next />
                                 <p class="text-sm text-stone-600">
                                     "Already have an account? " <a href="/sign-in" class="link">"Sign in"</a>
                                 </p>
@@ -145,6 +110,54 @@ pub fn RegisterPage() -> impl IntoView {
         </Suspense>
     }
     .into_any()
+}
+
+/// The sign-in form: it posts (an error comes back in the URL); after hydration (an
+/// island) it signs in without a reload, so a mistyped password keeps the e-mail typed.
+#[island]
+fn SignInForm(next: String) -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    let error = action_error(action.value());
+    view! {
+        <ActionForm action attr:class="space-y-4" attr:data-testid="sign-in-form">
+            <input type="hidden" name="next" value=next />
+            <FormAlert error fields=&["email", "password"] />
+            <Field name="email" label="E-mail" kind="email" autocomplete="username" required=true error />
+            <Field name="password" label="Password" kind="password" autocomplete="current-password" required=true error />
+            <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// The registration form; an island for the same reason as [`SignInForm`].
+#[island]
+fn RegisterForm(next: String) -> impl IntoView {
+    let action = ServerAction::<Register>::new();
+    let error = action_error(action.value());
+    view! {
+        <ActionForm action attr:class="space-y-4" attr:data-testid="register-form">
+            <input type="hidden" name="next" value=next />
+            <FormAlert error fields=&["email", "password", "name"] />
+            <Field name="name" label="Name (optional)" autocomplete="name" maxlength=100 error />
+            <Field name="email" label="E-mail" kind="email" autocomplete="email" required=true error />
+            <Field
+                name="password"
+                label="Password"
+                kind="password"
+                autocomplete="new-password"
+                hint=PASSWORD_RULES
+                required=true
+                minlength=PASSWORD_MIN_CHARS
+                maxlength=PASSWORD_MAX_CHARS
+                error
+            />
+            <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}
+            </button>
+        </ActionForm>
+    }
 }
 
 #[component]

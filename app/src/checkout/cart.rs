@@ -1,10 +1,9 @@
 //! `/cart`: the cart, with quantities changed and lines removed in place.
 
+use crate::components::client::show_cart_count;
 use crate::components::error_view::ErrorView;
 use crate::components::forms::{action_error, FormAlert};
-use crate::components::layout::{
-    await_layout, loading, refresh_layout_on_success, Frame, LayoutResource,
-};
+use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 #[cfg(feature = "ssr")]
 use crate::components::server::{cart_owner, services, with_status};
 use crate::error::AppError;
@@ -25,16 +24,7 @@ fn empty_cart() -> impl IntoView {
 #[component]
 pub fn CartPage() -> impl IntoView {
     let layout = expect_context::<LayoutResource>();
-    let update = ServerAction::<UpdateCartLine>::new();
-    let remove = ServerAction::<RemoveCartLine>::new();
-    refresh_layout_on_success(update.value());
-    refresh_layout_on_success(remove.value());
-    let cart = Resource::new(
-        move || (update.version().get(), remove.version().get()),
-        |_| get_cart(),
-    );
-    let update_error = action_error(update.value());
-    let remove_error = action_error(remove.value());
+    let cart = Resource::new(|| (), |_| get_cart());
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
@@ -46,23 +36,57 @@ pub fn CartPage() -> impl IntoView {
                         <Meta name="robots" content="noindex" />
                         <div class="py-10">
                             <h1 class="text-3xl font-semibold tracking-tight">"Your cart"</h1>
-                            <div class="mt-6 space-y-3">
-                                <FormAlert error=update_error fields=&[] />
-                                <FormAlert error=remove_error fields=&[] />
-                                {update_error.get_untracked().and_then(|e| e.field_message("quantity")).map(|m| view! {
-                                    <div role="alert" class="rounded-md border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800" data-testid="error-quantity">{m}</div>
-                                })}
-                                {cart.notices.iter().map(|n| view! {
-                                    <div role="status" class="rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="cart-notice">{n.message()}</div>
-                                }).collect_view()}
-                            </div>
-                            {if cart.lines.is_empty() { empty_cart().into_any() } else { view! { <CartTable cart update remove /> }.into_any() }}
+                            <CartEditor cart />
                         </div>
                     }.into_any(),
                 };
                 view! { <Frame layout>{body}</Frame> }
             })}
         </Suspense>
+    }
+    .into_any()
+}
+
+/// The cart's lines and totals. Each quantity and remove button is a form that posts
+/// (the server answers with the cart page again); after hydration (an island) they submit
+/// in place: the cart is read again and the header's count follows.
+#[island]
+fn CartEditor(cart: CartView) -> impl IntoView {
+    let update = ServerAction::<UpdateCartLine>::new();
+    let remove = ServerAction::<RemoveCartLine>::new();
+    let update_error = action_error(update.value());
+    let remove_error = action_error(remove.value());
+    let cart = RwSignal::new(cart);
+    let reload = Action::new(|_: &()| get_cart());
+    // After each change that went through, the cart as it now is.
+    Effect::new(move |_| {
+        let changed = matches!(update.value().get(), Some(Ok(())))
+            || matches!(remove.value().get(), Some(Ok(())));
+        if changed {
+            reload.dispatch(());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(now)) = reload.value().get() {
+            show_cart_count(now.item_count());
+            cart.set(now);
+        }
+    });
+    view! {
+        <div class="mt-6 space-y-3">
+            <FormAlert error=update_error fields=&[] />
+            <FormAlert error=remove_error fields=&[] />
+            {move || update_error.get().and_then(|e| e.field_message("quantity")).map(|m| view! {
+                <div role="alert" class="rounded-md border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800" data-testid="error-quantity">{m}</div>
+            })}
+            {move || cart.with(|c| c.notices.iter().map(|n| view! {
+                <div role="status" class="rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="cart-notice">{n.message()}</div>
+            }).collect_view())}
+        </div>
+        {move || {
+            let cart = cart.get();
+            if cart.lines.is_empty() { empty_cart().into_any() } else { view! { <CartTable cart update remove /> }.into_any() }
+        }}
     }
     .into_any()
 }

@@ -3,10 +3,8 @@
 // A server function takes one argument per form field; the checkout form has many.
 #![allow(clippy::too_many_arguments)]
 
-use crate::components::forms::{action_error, Field, FormAlert, FormError};
-use crate::components::layout::{
-    await_layout, loading, refresh_layout_on_success, Frame, LayoutResource,
-};
+use crate::components::forms::{action_error, Field, FormAlert};
+use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 #[cfg(feature = "ssr")]
 use crate::components::server::{
     cart_owner, current_user, remember_order, services, session, with_status,
@@ -22,9 +20,6 @@ use leptos_meta::{Meta, Title};
 pub fn CheckoutPageView() -> impl IntoView {
     let layout = expect_context::<LayoutResource>();
     let checkout = Resource::new(|| (), |_| get_checkout());
-    let place = ServerAction::<PlaceOrder>::new();
-    refresh_layout_on_success(place.value());
-    let error = action_error(place.value());
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
@@ -40,7 +35,14 @@ pub fn CheckoutPageView() -> impl IntoView {
                             </div>
                         </div>
                     }.into_any(),
-                    Ok(page) => view! { <CheckoutForm page place error /> }.into_any(),
+                    Ok(page) => view! {
+                        <Title text="Checkout" />
+                        <Meta name="robots" content="noindex" />
+                        <div class="py-10">
+                            <h1 class="text-3xl font-semibold tracking-tight">"Checkout"</h1>
+                            <CheckoutForm page />
+                        </div>
+                    }.into_any(),
                 };
                 view! { <Frame layout>{body}</Frame> }
             })}
@@ -64,12 +66,14 @@ const CHECKOUT_FIELDS: &[&str] = &[
     "payment",
 ];
 
-#[component]
-fn CheckoutForm(
-    page: CheckoutPage,
-    place: ServerAction<PlaceOrder>,
-    error: FormError,
-) -> impl IntoView {
+/// Contact, address, shipping, payment and the review. A form that posts (the server
+/// answers with the order's page); after hydration (an island) the review's totals follow
+/// the chosen country and shipping method, and the order is placed without a reload of
+/// this page.
+#[island]
+fn CheckoutForm(page: CheckoutPage) -> impl IntoView {
+    let place = ServerAction::<PlaceOrder>::new();
+    let error = action_error(place.value());
     let CheckoutPage {
         cart,
         email,
@@ -106,10 +110,6 @@ fn CheckoutForm(
     let message =
         move |field: &'static str| move || error.get().and_then(|e| e.field_message(field));
     view! {
-        <Title text="Checkout" />
-        <Meta name="robots" content="noindex" />
-        <div class="py-10">
-            <h1 class="text-3xl font-semibold tracking-tight">"Checkout"</h1>
             <ActionForm action=place attr:class="mt-8 grid gap-8 lg:grid-cols-3" attr:data-testid="checkout-form">
                 <input type="hidden" name="idempotency_key" value=idempotency_key />
                 <div class="space-y-6 lg:col-span-2">
@@ -224,7 +224,6 @@ fn CheckoutForm(
                     {(!signed_in).then(|| view! { <p class="text-xs text-stone-500">"You can check out as a guest."</p> })}
                 </aside>
             </ActionForm>
-        </div>
     }
     .into_any()
 }

@@ -6,6 +6,8 @@
 //! reading a resource in several suspense boundaries, or creating one inside a
 //! suspense, can stall server rendering (leptos-rs/leptos#4851, #4866).
 
+use crate::components::client::cart_label;
+use crate::components::search_box::SearchBox;
 #[cfg(feature = "ssr")]
 use crate::components::server::{
     cart_count_for_layout, current_user_for_layout, end_session, services, session, with_status,
@@ -45,26 +47,6 @@ impl LayoutData {
 /// its own single `<Suspense>` together with its data.
 pub type LayoutResource = Resource<Result<LayoutData, AppError>>;
 
-/// Bumped when the shopper signs in or out or edits their profile, so the layout (and
-/// the header's account menu) is loaded again without a full page load.
-#[derive(Clone, Copy)]
-pub struct AuthVersion(pub RwSignal<u32>);
-
-/// Bumps the auth version when `action` succeeds, so the header re-reads who is signed in.
-pub fn refresh_layout_on_success<O, S>(value: S)
-where
-    O: Clone + Send + Sync + 'static,
-    S: Get<Value = Option<Result<O, AppError>>> + Send + Sync + 'static,
-{
-    if let Some(version) = use_context::<AuthVersion>() {
-        Effect::new(move |_| {
-            if matches!(value.get(), Some(Ok(_))) {
-                version.0.update(|v| *v += 1);
-            }
-        });
-    }
-}
-
 #[server(prefix = "/api", endpoint = "layout")]
 pub async fn get_layout() -> Result<LayoutData, AppError> {
     with_status(
@@ -99,30 +81,15 @@ pub async fn await_layout(layout: LayoutResource) -> LayoutData {
     layout.await.unwrap_or_else(|_| LayoutData::fallback())
 }
 
-/// The layout of the last page shown, kept so the loading state of the next page can show
-/// the same menu. Plain stored data: reading the resource outside a suspense boundary
-/// would risk a hydration mismatch.
-#[derive(Clone, Copy)]
-pub struct LastLayout(pub StoredValue<Option<LayoutData>>);
-
-/// Shown while a page's data loads after a client-side navigation.
+/// The Suspense fallback of every page. Pages render on the server, which waits for their
+/// data (`SsrMode::Async`), so no shopper sees it; it only has to be a valid view.
 pub fn loading() -> impl IntoView {
-    let layout = use_context::<LastLayout>()
-        .and_then(|last| last.0.get_value())
-        .unwrap_or_else(LayoutData::fallback);
-    view! {
-        <Frame layout>
-            <p class="py-24 text-center text-stone-500" role="status">"Loading…"</p>
-        </Frame>
-    }
+    view! { <p class="py-24 text-center text-stone-500" role="status">"Loading…"</p> }
 }
 
 /// Header, the page's content and footer.
 #[component]
 pub fn Frame(layout: LayoutData, children: Children) -> impl IntoView {
-    if let Some(last) = use_context::<LastLayout>() {
-        last.0.set_value(Some(layout.clone()));
-    }
     view! {
         <a
             href="#main"
@@ -151,7 +118,6 @@ fn AccountMenu(user: Option<UserSummary>) -> impl IntoView {
         .into_any(),
         Some(user) => {
             let sign_out = ServerAction::<SignOut>::new();
-            refresh_layout_on_success(sign_out.value());
             view! {
                 <div class="flex items-center gap-3 text-sm font-medium" data-testid="account-menu">
                     {user.is_admin().then(|| view! { <a href="/admin" class="nav-link">"Admin"</a> })}
@@ -191,10 +157,10 @@ fn Header(
                         }).collect_view()}
                     </ul>
                 </nav>
-                <div class="ml-auto hidden md:block"><crate::components::search_box::SearchBox /></div>
+                <div class="ml-auto hidden md:block"><SearchBox /></div>
                 <div class="flex items-center gap-4">
                     <AccountMenu user />
-                    <a href="/cart" class="nav-link text-sm font-medium" data-testid="mini-cart" aria-label=format!("Cart, {cart_count} item{}", if cart_count == 1 { "" } else { "s" })>
+                    <a href="/cart" class="nav-link text-sm font-medium" data-testid="mini-cart" aria-label=cart_label(cart_count)>
                         "Cart "
                         <span class="inline-flex min-w-6 items-center justify-center rounded-full bg-stone-900 px-1.5 text-xs font-semibold text-white" data-testid="cart-count">{cart_count}</span>
                     </a>

@@ -3,6 +3,7 @@
 //! area.
 
 pub mod cards;
+pub mod client;
 pub mod error_view;
 pub mod forms;
 pub mod gate;

@@ -1,11 +1,11 @@
 //! The header's search box: a GET form to `/search` before hydration; after it, product
 //! suggestions appear while typing.
 
+use crate::components::client::go_to;
 #[cfg(feature = "ssr")]
 use crate::components::server::{services, with_status};
 use crate::error::AppError;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use serde::{Deserialize, Serialize};
 
 /// A product suggested while typing.
@@ -48,10 +48,10 @@ pub async fn search_suggestions(q: String) -> Result<Vec<Suggestion>, AppError> 
     )
 }
 
-/// The header's search box: a GET form to `/search` before hydration; after it, product
-/// suggestions appear while typing (150 ms after the last key), navigable with the arrow
-/// keys, Enter and Escape.
-#[component]
+/// The header's search box: a GET form to `/search` before hydration; after it (an
+/// island), product suggestions appear while typing (150 ms after the last key),
+/// navigable with the arrow keys, Enter and Escape.
+#[island]
 pub fn SearchBox() -> impl IntoView {
     let text = RwSignal::new(String::new());
     let suggestions = RwSignal::new(Vec::<Suggestion>::new());
@@ -86,7 +86,6 @@ pub fn SearchBox() -> impl IntoView {
         .ok();
         pending_timer.set_value(handle);
     };
-    let navigate = use_navigate();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         let n = suggestions.with(Vec::len);
         match ev.key().as_str() {
@@ -105,7 +104,7 @@ pub fn SearchBox() -> impl IntoView {
                 {
                     ev.prevent_default();
                     suggestions.set(Vec::new());
-                    navigate(&format!("/p/{slug}"), Default::default());
+                    go_to(&format!("/p/{slug}"));
                 }
             }
             "Escape" => {

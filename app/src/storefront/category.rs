@@ -4,6 +4,7 @@
 //! wasm loads; afterwards the router turns them into client-side navigations.
 
 use crate::components::cards::ProductGrid;
+use crate::components::client::go_to;
 use crate::components::error_view::ErrorView;
 use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 use crate::components::seo::Seo;
@@ -12,7 +13,7 @@ use crate::components::server::{services, with_status};
 use crate::error::AppError;
 use domain::{CategoryRef, ListingPage, ListingQuery, Money, Sort};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn CategoryPage() -> impl IntoView {
@@ -34,7 +35,7 @@ pub fn CategoryPage() -> impl IntoView {
         |(slug, page, sort, min, max, stock)| get_listing(slug, page, sort, min, max, stock),
     );
     view! {
-        <Transition fallback=loading>
+        <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 let (layout, listing) = (await_layout(layout).await, listing.await);
                 let base = layout.public_url.clone();
@@ -44,7 +45,7 @@ pub fn CategoryPage() -> impl IntoView {
                 };
                 view! { <Frame layout>{body}</Frame> }
             })}
-        </Transition>
+        </Suspense>
     }
     .into_any()
 }
@@ -92,7 +93,6 @@ fn Listing(listing: ListingPage, base: String) -> impl IntoView {
         clamped_from,
         currency,
     } = listing;
-    let navigate = use_navigate();
     let path = if query.page > 1 {
         format!("/c/{slug}?page={}", query.page)
     } else {
@@ -107,18 +107,24 @@ fn Listing(listing: ListingPage, base: String) -> impl IntoView {
         m.map(|v| Money::new(v, currency).to_major_string())
             .unwrap_or_default()
     };
-    let sort_slug = slug.clone();
-    let sort_query = query.clone();
-    let on_sort = move |ev: leptos::ev::Event| {
-        if let Some(sort) = Sort::from_param(&event_target_value(&ev)) {
-            let q = ListingQuery {
-                sort,
-                page: 1,
-                ..sort_query.clone()
-            };
-            navigate(&listing_href(&sort_slug, &q, currency), Default::default());
-        }
-    };
+    // Each order's first page, with the other filters kept.
+    let sorts: Vec<SortChoice> = Sort::ALL
+        .into_iter()
+        .map(|sort| SortChoice {
+            value: sort.as_param().to_owned(),
+            label: sort.label().to_owned(),
+            href: listing_href(
+                &slug,
+                &ListingQuery {
+                    sort,
+                    page: 1,
+                    ..query.clone()
+                },
+                currency,
+            ),
+            selected: sort == query.sort,
+        })
+        .collect();
     let clear_href = format!("/c/{slug}");
     let empty = products.is_empty();
     let pagination = (page_count > 1).then(
@@ -144,11 +150,7 @@ fn Listing(listing: ListingPage, base: String) -> impl IntoView {
                 <form method="get" action=format!("/c/{slug}") class="space-y-6 rounded-xl border border-stone-200 bg-white p-5" data-testid="filters">
                     <div>
                         <label for="sort" class="text-sm font-semibold">"Sort by"</label>
-                        <select id="sort" name="sort" class="field mt-2" on:change=on_sort data-testid="sort">
-                            {Sort::ALL.into_iter().map(|s| view! {
-                                <option value=s.as_param() selected=s == query.sort>{s.label()}</option>
-                            }).collect_view()}
-                        </select>
+                        <SortSelect sorts />
                     </div>
                     <fieldset>
                         <legend class="text-sm font-semibold">"Price"</legend>
@@ -280,4 +282,36 @@ pub async fn get_listing(
         }
         .await,
     )
+}
+
+/// One entry of the sort menu: its form value, label and the page it leads to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SortChoice {
+    value: String,
+    label: String,
+    href: String,
+    selected: bool,
+}
+
+/// The sort menu: part of the filter form (sent with "Apply" before hydration); after it
+/// (an island), choosing an order loads that order's first page.
+#[island]
+fn SortSelect(sorts: Vec<SortChoice>) -> impl IntoView {
+    let hrefs: Vec<(String, String)> = sorts
+        .iter()
+        .map(|s| (s.value.clone(), s.href.clone()))
+        .collect();
+    let on_change = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        if let Some((_, href)) = hrefs.iter().find(|(v, _)| *v == value) {
+            go_to(href);
+        }
+    };
+    view! {
+        <select id="sort" name="sort" class="field mt-2" on:change=on_change data-testid="sort">
+            {sorts.into_iter().map(|s| view! {
+                <option value=s.value selected=s.selected>{s.label}</option>
+            }).collect_view()}
+        </select>
+    }
 }

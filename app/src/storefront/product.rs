@@ -5,11 +5,10 @@
 //! and price, stock and SKU change without a reload.
 
 use super::category::Breadcrumbs;
+use crate::components::client::replace_url;
 use crate::components::error_view::ErrorView;
 use crate::components::forms::{action_error, FormAlert};
-use crate::components::layout::{
-    await_layout, loading, refresh_layout_on_success, Frame, LayoutResource,
-};
+use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 use crate::components::seo::{json_ld, Seo};
 #[cfg(feature = "ssr")]
 use crate::components::server::{cart_owner, services, with_status};
@@ -17,8 +16,7 @@ use crate::error::AppError;
 use domain::ProductDetail;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn ProductPage() -> impl IntoView {
@@ -72,58 +70,92 @@ fn structured_data(p: &ProductDetail, base: &str) -> String {
     }))
 }
 
+/// The page around the product: SEO tags, structured data and breadcrumbs (server only),
+/// and the product itself, an island.
 #[component]
 fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
     let query = use_query_map();
-    let navigate = use_navigate();
+    let (variant, image) = query.with_untracked(|q| {
+        (
+            q.get("variant"),
+            q.get("image").and_then(|i| i.parse::<usize>().ok()),
+        )
+    });
     let ld = structured_data(&product, &base);
     let slug = product.slug.clone();
+    let name = product.name.clone();
+    let description = product.description.clone();
     let first_image = product.images.first().map(|i| i.url.clone());
+    let mut trail = product.ancestors.clone();
+    trail.push(product.category.clone());
+    view! {
+        <Seo
+            base
+            title=name.clone()
+            description
+            path=format!("/p/{slug}")
+            image=first_image.unwrap_or_default()
+            og_type="product"
+        />
+        <script type="application/ld+json" inner_html=ld></script>
+        <Breadcrumbs trail current=name />
+        <ProductShowcase product variant image />
+    }
+    .into_any()
+}
+
+/// Gallery, variant picker, price, stock, "Add to cart" and details. The chosen variant
+/// and image are in the URL (`?variant=SKU&image=N`), so each choice is a plain link
+/// before hydration; after it, a click changes them in place and rewrites the URL.
+#[island]
+fn ProductShowcase(
+    product: ProductDetail,
+    variant: Option<String>,
+    image: Option<usize>,
+) -> impl IntoView {
+    let slug = product.slug.clone();
     let product = StoredValue::new(product);
+    // (variant SKU, image index) as the URL names them.
+    let chosen = RwSignal::new((variant, image));
 
     let variant = Memo::new(move |_| {
-        let sku = query.read().get("variant");
+        let sku = chosen.with(|c| c.0.clone());
         product.with_value(|p| p.selected_variant(sku.as_deref()).cloned())
     });
     let image = Memo::new(move |_| {
-        let asked = query
-            .read()
-            .get("image")
-            .and_then(|i| i.parse::<usize>().ok());
+        let asked = chosen.with(|c| c.1);
         product.with_value(|p| p.image_index(asked, variant.get().as_ref()))
     });
 
-    // Client-side: change the URL in place, without scrolling to the top.
+    // A choice changes the page in place: no reload, no scroll, no new history entry.
     let go = move |href: String| {
-        let navigate = navigate.clone();
         move |ev: leptos::ev::MouseEvent| {
             ev.prevent_default();
-            navigate(
-                &href,
-                NavigateOptions {
-                    replace: true,
-                    scroll: false,
-                    ..Default::default()
-                },
-            );
+            let query = href.split_once('?').map_or("", |(_, q)| q);
+            let param = |key: &str| {
+                query
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+                    .map(str::to_owned)
+            };
+            chosen.set((
+                param("variant"),
+                param("image").and_then(|i| i.parse().ok()),
+            ));
+            replace_url(&href);
         }
     };
 
-    let (name, description, brand, category, ancestors, option_names, images, attributes) = product
-        .with_value(|p| {
-            (
-                p.name.clone(),
-                p.description.clone(),
-                p.brand.clone(),
-                p.category.clone(),
-                p.ancestors.clone(),
-                p.option_names.clone(),
-                p.images.clone(),
-                p.attributes.clone(),
-            )
-        });
-    let mut trail = ancestors;
-    trail.push(category);
+    let (name, description, brand, option_names, images, attributes) = product.with_value(|p| {
+        (
+            p.name.clone(),
+            p.description.clone(),
+            p.brand.clone(),
+            p.option_names.clone(),
+            p.images.clone(),
+            p.attributes.clone(),
+        )
+    });
     let image_count = images.len();
     let images = StoredValue::new(images);
     let price = move || {
@@ -138,13 +170,12 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
     let max_qty = move || variant.get().map(|v| v.stock.clamp(1, 99)).unwrap_or(1);
 
     let option_slug = slug.clone();
-    let go_option = go.clone();
     let pickers = option_names
         .into_iter()
         .enumerate()
         .map(|(index, option_name)| {
             let slug = option_slug.clone();
-            let go = go_option.clone();
+
             let label = option_name.clone();
             view! {
                 <fieldset class="mt-6">
@@ -180,29 +211,17 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
         .collect_view();
 
     let thumb_slug = slug.clone();
-    let go_thumb = go.clone();
     view! {
-        <Seo
-            base=base.clone()
-            title=name.clone()
-            description=description.clone()
-            path=format!("/p/{slug}")
-            image=first_image.unwrap_or_default()
-            og_type="product"
-        />
-        <script type="application/ld+json" inner_html=ld></script>
-        <Breadcrumbs trail current=name.clone() />
         <div class="mt-6 grid gap-10 lg:grid-cols-2">
             <section aria-label="Images">
                 <div class="aspect-square overflow-hidden rounded-2xl bg-stone-100">
                     {move || images.with_value(|imgs| imgs.get(image.get()).cloned()).map(|img| view! {
-                        <img src=img.url alt=img.alt width="800" height="800" class="h-full w-full object-cover" data-testid="main-image" />
+                        <img src=img.url alt=img.alt width="800" height="800" class="h-full w-full object-cover" fetchpriority="high" data-testid="main-image" />
                     })}
                 </div>
                 {(image_count > 1).then(|| view! {
                     <ul class="mt-4 grid grid-cols-4 gap-3" aria-label="More images">
                         {images.get_value().into_iter().enumerate().map(|(i, img)| {
-                            let go = go_thumb.clone();
                             let slug = thumb_slug.clone();
                             let href = move || format!("/p/{}?variant={}&image={i}", slug, sku());
                             view! {
@@ -292,7 +311,6 @@ pub fn AddToCartForm(
     #[prop(into)] max_qty: Signal<String>,
 ) -> impl IntoView {
     let action = ServerAction::<AddToCart>::new();
-    refresh_layout_on_success(action.value());
     let error = action_error(action.value());
     view! {
         <ActionForm action attr:class="mt-6" attr:data-testid="add-to-cart">

@@ -1,0 +1,66 @@
+//! What islands do to the page around them in the browser: go to another page, change the
+//! address without a reload, and keep the header's cart count (server-rendered, outside
+//! any island) in step. Called from event handlers and effects, which run only in the
+//! browser.
+
+use leptos::prelude::*;
+
+/// Loads another page (an island has no client-side router).
+pub fn go_to(href: &str) {
+    if let Err(e) = window().location().set_href(href) {
+        leptos::logging::warn!("could not go to {href}: {e:?}");
+    }
+}
+
+/// Changes the address bar to `href` in place: no reload, no new history entry.
+pub fn replace_url(href: &str) {
+    if let Ok(history) = window().history() {
+        let _ =
+            history.replace_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(href));
+    }
+}
+
+/// Shows `count` in the header's cart badge after the cart changed in place.
+pub fn show_cart_count(count: u32) {
+    let document = document();
+    if let Ok(Some(badge)) = document.query_selector("[data-testid=cart-count]") {
+        badge.set_text_content(Some(&count.to_string()));
+    }
+    if let Ok(Some(link)) = document.query_selector("[data-testid=mini-cart]") {
+        let _ = link.set_attribute("aria-label", &cart_label(count));
+    }
+}
+
+/// The cart link's accessible name: "Cart, 3 items".
+pub fn cart_label(count: u32) -> String {
+    format!("Cart, {count} item{}", if count == 1 { "" } else { "s" })
+}
+
+/// Runs once the islands of the page are hydrated (from the wasm entry point).
+#[cfg(feature = "hydrate")]
+pub fn after_hydration() {
+    // A server function that answers with a redirect (after placing an order, adding to
+    // the cart) loads that page; one back to the page already shown is left to the island,
+    // which updates itself in place (the cart's quantity forms).
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|target: &str| {
+        let location = window().location();
+        let here = format!(
+            "{}{}",
+            location.pathname().unwrap_or_default(),
+            location.search().unwrap_or_default()
+        );
+        if target != here {
+            go_to(target);
+        }
+    });
+    // Marks the page once the islands have taken over (they hydrate right after this
+    // function returns), so tests and styles can tell.
+    set_timeout(
+        || {
+            if let Some(body) = document().body() {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
+}
