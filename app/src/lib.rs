@@ -2,8 +2,9 @@
 //!
 //! Islands architecture: every page is rendered on the server only; what is interactive
 //! in the browser is an `#[island]` (the search box, the product's variant picker and
-//! cart form, the cart's quantity forms, the checkout form, the category's sort menu),
-//! and only those are compiled into the wasm and hydrated. Everything else is HTML: links
+//! cart form, the cart's quantity forms, the checkout form, the category's sort menu,
+//! the sign-in, registration and address forms), and only those are compiled into the
+//! wasm and hydrated. Everything else is HTML: links
 //! load pages, forms post to server functions and the server answers with a redirect.
 
 // Leptos view types nest deeply (the header alone is a large type).

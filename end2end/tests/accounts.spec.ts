@@ -143,5 +143,24 @@ test("sign-in works before hydration (plain form post)", async ({ browser }) => 
   await page.getByLabel("Password").fill("wrong-password-1");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByTestId("form-error")).toHaveText("The e-mail or password is incorrect.");
+  const back = page.url();
   await context.close();
+
+  // The page it came back to, with JavaScript: the form island hydrates with the same
+  // error the server rendered (no mismatch, no script error) and then works in place.
+  const js = await browser.newContext();
+  const again = await js.newPage();
+  const errors: string[] = [];
+  again.on("pageerror", (e) => errors.push(e.message));
+  again.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await again.goto(back);
+  await expect(again.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(again.getByTestId("form-error")).toHaveText("The e-mail or password is incorrect.");
+  await again.getByLabel("E-mail").fill("still-nobody@example.com");
+  await again.getByLabel("Password").fill("wrong-password-2");
+  await again.getByRole("button", { name: "Sign in" }).click();
+  await expect(again.getByLabel("E-mail")).toHaveValue("still-nobody@example.com");
+  await expect(again.getByTestId("form-error")).toHaveText("The e-mail or password is incorrect.");
+  expect(errors).toEqual([]);
+  await js.close();
 });

@@ -118,8 +118,8 @@ pub async fn client_ip(
     next.run(request).await
 }
 
-/// Responses that set a cookie, and every account or admin page, are private: no shared
-/// cache (a CDN, a proxy) may keep them.
+/// Responses that set a cookie, and every page of a shopper's own (account, admin, cart,
+/// checkout, orders), are private: no shared cache (a CDN, a proxy) may keep them.
 pub async fn private_when_personal(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let personal_path = [
@@ -129,6 +129,9 @@ pub async fn private_when_personal(request: Request, next: Next) -> Response {
         "/register",
         "/reset-password",
         "/forgot-password",
+        "/cart",
+        "/checkout",
+        "/order",
         "/api/",
     ]
     .iter()

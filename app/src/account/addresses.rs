@@ -5,7 +5,8 @@
 
 use super::profile::get_account;
 use super::shell::AccountShell;
-use crate::components::forms::{action_error, Field, FormAlert, FormError};
+use crate::components::client::provide_form_error;
+use crate::components::forms::{action_error, Field, FormAlert};
 use crate::components::gate::gated_page;
 #[cfg(feature = "ssr")]
 use crate::components::server::{require_user, services, with_status};
@@ -99,8 +100,6 @@ pub fn AddressEditPage() -> impl IntoView {
             get_address(id).await.map(Some)
         },
     );
-    let save = ServerAction::<SaveAddress>::new();
-    let error = action_error(save.value());
     gated_page(address, move |existing| {
         let title = if existing.is_some() {
             "Edit address"
@@ -110,7 +109,7 @@ pub fn AddressEditPage() -> impl IntoView {
         view! {
             <AccountShell title current="/account/addresses">
                 <section class="card">
-                    <AddressForm existing save error />
+                    <AddressForm existing />
                 </section>
             </AccountShell>
         }
@@ -129,12 +128,13 @@ const ADDRESS_FIELDS: &[&str] = &[
     "phone",
 ];
 
-#[component]
-fn AddressForm(
-    existing: Option<Address>,
-    save: ServerAction<SaveAddress>,
-    error: FormError,
-) -> impl IntoView {
+/// The address form: it posts (an error comes back in the URL); after hydration (an
+/// island) a mistake is shown in place, keeping everything typed.
+#[island]
+fn AddressForm(existing: Option<Address>) -> impl IntoView {
+    provide_form_error();
+    let save = ServerAction::<SaveAddress>::new();
+    let error = action_error(save.value());
     let a = existing.clone().unwrap_or(Address {
         id: 0,
         full_name: String::new(),

@@ -34,8 +34,10 @@ pub fn AccountPage() -> impl IntoView {
     let password_error = action_error(password.value());
     let query = use_query_map();
     // Both forms post, and the server comes back here saying which one succeeded.
-    let password_changed = query.read_untracked().get("password").is_some();
-    let profile_saved = query.read_untracked().get("profile").is_some();
+    // A later failed post comes back to the same address plus the error: no notice then.
+    let failed = query.read_untracked().get("__err").is_some();
+    let password_changed = !failed && query.read_untracked().get("password").is_some();
+    let profile_saved = !failed && query.read_untracked().get("profile").is_some();
     gated_page(account, move |user| {
         view! {
                         <AccountShell title="Your account" current="/account">

@@ -1,10 +1,11 @@
 //! Sign-in, registration, forgotten password and the reset link.
 //!
 //! Every form is a plain POST to its server function, so it works before the wasm loads
-//! (the server redirects, with any error in the URL); after hydration the same forms
-//! submit in place and show messages without a reload.
+//! (the server redirects, with any error in the URL). The sign-in and registration forms
+//! are islands: after hydration they submit in place, keeping what was typed.
 
 use super::safe_next;
+use crate::components::client::provide_form_error;
 use crate::components::error_view::set_status;
 use crate::components::forms::{action_error, Field, FormAlert, Notice};
 use crate::components::gate::urlencode;
@@ -116,6 +117,7 @@ pub fn RegisterPage() -> impl IntoView {
 /// island) it signs in without a reload, so a mistyped password keeps the e-mail typed.
 #[island]
 fn SignInForm(next: String) -> impl IntoView {
+    provide_form_error();
     let action = ServerAction::<SignIn>::new();
     let error = action_error(action.value());
     view! {
@@ -134,6 +136,7 @@ fn SignInForm(next: String) -> impl IntoView {
 /// The registration form; an island for the same reason as [`SignInForm`].
 #[island]
 fn RegisterForm(next: String) -> impl IntoView {
+    provide_form_error();
     let action = ServerAction::<Register>::new();
     let error = action_error(action.value());
     view! {

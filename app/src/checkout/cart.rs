@@ -1,6 +1,6 @@
 //! `/cart`: the cart, with quantities changed and lines removed in place.
 
-use crate::components::client::show_cart_count;
+use crate::components::client::{provide_form_error, show_cart_count};
 use crate::components::error_view::ErrorView;
 use crate::components::forms::{action_error, FormAlert};
 use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
@@ -52,6 +52,7 @@ pub fn CartPage() -> impl IntoView {
 /// in place: the cart is read again and the header's count follows.
 #[island]
 fn CartEditor(cart: CartView) -> impl IntoView {
+    provide_form_error();
     let update = ServerAction::<UpdateCartLine>::new();
     let remove = ServerAction::<RemoveCartLine>::new();
     let update_error = action_error(update.value());

@@ -3,6 +3,7 @@
 // A server function takes one argument per form field; the checkout form has many.
 #![allow(clippy::too_many_arguments)]
 
+use crate::components::client::provide_form_error;
 use crate::components::forms::{action_error, Field, FormAlert};
 use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 #[cfg(feature = "ssr")]
@@ -72,6 +73,7 @@ const CHECKOUT_FIELDS: &[&str] = &[
 /// this page.
 #[island]
 fn CheckoutForm(page: CheckoutPage) -> impl IntoView {
+    provide_form_error();
     let place = ServerAction::<PlaceOrder>::new();
     let error = action_error(place.value());
     let CheckoutPage {

@@ -36,6 +36,25 @@ pub fn cart_label(count: u32) -> String {
     format!("Cart, {count} item{}", if count == 1 { "" } else { "s" })
 }
 
+/// Called first in an island with a form: the error a plain form post came back with
+/// (`?__path=…&__err=…`), for the island's `ServerAction` to start from. The server's
+/// router provides it while rendering; in the browser there is no router, and without it
+/// the island would hydrate without the error the server rendered (a mismatch).
+pub fn provide_form_error() {
+    #[cfg(feature = "hydrate")]
+    {
+        let Ok(search) = window().location().search() else {
+            return;
+        };
+        let Ok(params) = leptos::web_sys::UrlSearchParams::new_with_str(&search) else {
+            return;
+        };
+        if let (Some(path), Some(err)) = (params.get("__path"), params.get("__err")) {
+            provide_context(leptos::server::ServerActionError::new(&path, &err));
+        }
+    }
+}
+
 /// Runs once the islands of the page are hydrated (from the wasm entry point).
 #[cfg(feature = "hydrate")]
 pub fn after_hydration() {

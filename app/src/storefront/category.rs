@@ -1,7 +1,7 @@
 //! A category listing: subcategories, filters, sorting and pagination.
 //!
-//! Filters are a plain GET form and pages are plain links, so everything works before the
-//! wasm loads; afterwards the router turns them into client-side navigations.
+//! Filters are a plain GET form and pages are plain links, so everything works without
+//! the wasm; the sort menu (an island) loads the sorted page as soon as it changes.
 
 use crate::components::cards::ProductGrid;
 use crate::components::client::go_to;

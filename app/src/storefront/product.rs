@@ -5,7 +5,7 @@
 //! and price, stock and SKU change without a reload.
 
 use super::category::Breadcrumbs;
-use crate::components::client::replace_url;
+use crate::components::client::{provide_form_error, replace_url};
 use crate::components::error_view::ErrorView;
 use crate::components::forms::{action_error, FormAlert};
 use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
@@ -113,6 +113,7 @@ fn ProductShowcase(
     variant: Option<String>,
     image: Option<usize>,
 ) -> impl IntoView {
+    provide_form_error();
     let slug = product.slug.clone();
     let product = StoredValue::new(product);
     // (variant SKU, image index) as the URL names them.
