@@ -61,8 +61,8 @@ echo "served to a browser:$served"
 
 # The wasm budget: what each storefront page makes a browser download to become
 # interactive, as sent with brotli. A page over the budget fails the build, by name.
-# 300 KB holds today's 287 KB; the target is 250 KB (README, "Rendering").
-WASM_BUDGET_KB="${WASM_BUDGET_KB:-300}"
+# 310 KB holds today's 298 KB; the target is 250 KB (README, "Rendering: islands").
+WASM_BUDGET_KB="${WASM_BUDGET_KB:-310}"
 cart_page="$(fetch /cart 'Your cart')"
 over=""
 report=""

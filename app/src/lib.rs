@@ -22,6 +22,7 @@ pub use components::client::after_hydration;
 #[cfg(feature = "ssr")]
 pub use components::server::ClientIp;
 
+use components::island_scripts::IslandScripts;
 use components::layout::{get_layout, LayoutResource};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
@@ -38,7 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="theme-color" content="#1c1917" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options=options.clone() islands=true />
+                <IslandScripts options=options.clone() />
                 <HashedStylesheet options id="leptos" />
                 <MetaTags />
             </head>

@@ -55,7 +55,7 @@ pub fn provide_form_error() {
     }
 }
 
-/// Runs once the islands of the page are hydrated (from the wasm entry point).
+/// Runs when the wasm starts (its entry point), before the islands hydrate.
 #[cfg(feature = "hydrate")]
 pub fn after_hydration() {
     // A server function that answers with a redirect (after placing an order, adding to
@@ -72,14 +72,4 @@ pub fn after_hydration() {
             go_to(target);
         }
     });
-    // Marks the page once the islands have taken over (they hydrate right after this
-    // function returns), so tests and styles can tell.
-    set_timeout(
-        || {
-            if let Some(body) = document().body() {
-                let _ = body.set_attribute("data-hydrated", "true");
-            }
-        },
-        std::time::Duration::ZERO,
-    );
 }

@@ -7,6 +7,7 @@ pub mod client;
 pub mod error_view;
 pub mod forms;
 pub mod gate;
+pub mod island_scripts;
 pub mod layout;
 pub mod search_box;
 pub mod seo;

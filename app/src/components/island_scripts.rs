@@ -1,0 +1,72 @@
+//! The script that brings a page's islands to life, loaded when the page is done.
+//!
+//! Leptos's own `HydrationScripts` preloads the wasm at high priority from the `<head>`,
+//! where it competes with the page's stylesheet and images for a phone's bandwidth and
+//! puts the largest paint behind the wasm in Lighthouse's model. Here nothing is fetched
+//! before the page's `load` event: then, when the browser is idle, the script imports the
+//! bundle, starts it and hydrates each `<leptos-island>` in document order, then marks
+//! the body `data-hydrated`. Pages do not wait for it: links and forms are plain HTML.
+
+use leptos::hydration::{HydrationScripts, HydrationScriptsProps};
+use leptos::prelude::*;
+use std::sync::OnceLock;
+
+/// The bundle's file names (`emporium.<hash>.js`, `.wasm`), read once from the hash file
+/// cargo-leptos writes next to the server.
+fn bundle(options: &LeptosOptions) -> &'static (String, String) {
+    static NAMES: OnceLock<(String, String)> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let name = options.output_name.to_string();
+        let hashes = options
+            .hash_files
+            .then(|| {
+                let exe = std::env::current_exe().ok()?;
+                std::fs::read_to_string(exe.parent()?.join(options.hash_file.as_ref())).ok()
+            })
+            .flatten()
+            .unwrap_or_default();
+        let hash = |kind: &str| {
+            hashes.lines().find_map(|line| {
+                let (file, hash) = line.split_once(':')?;
+                (file.trim() == kind).then(|| format!(".{}", hash.trim()))
+            })
+        };
+        let pkg = format!("/{}", options.site_pkg_dir);
+        (
+            format!("{pkg}/{name}{}.js", hash("js").unwrap_or_default()),
+            format!("{pkg}/{name}{}.wasm", hash("wasm").unwrap_or_default()),
+        )
+    })
+}
+
+const LOADER: &str = r#"((js, wasm) => {
+  const start = () => import(js).then(async (bundle) => {
+    await bundle.default({ module_or_path: wasm });
+    bundle.hydrate();
+    for (const island of document.querySelectorAll("leptos-island")) {
+      const hydrate = bundle[island.dataset.component];
+      if (hydrate) await hydrate(island);
+      else console.warn(`the bundle has no island ${island.dataset.component}`);
+    }
+    document.body.setAttribute("data-hydrated", "true");
+  });
+  const whenIdle = () => ("requestIdleCallback" in window ? requestIdleCallback(start) : setTimeout(start));
+  if (document.readyState === "complete") whenIdle();
+  else addEventListener("load", whenIdle, { once: true });
+})"#;
+
+/// Goes in `<head>`, where Leptos's own scripts would (before the app renders).
+#[component]
+pub fn IslandScripts(options: LeptosOptions) -> impl IntoView {
+    // Leptos's own scripts are not sent; called for what they set up on the server (the
+    // render in islands mode: resources outside islands are not serialized into the page).
+    let _ = HydrationScripts(
+        HydrationScriptsProps::builder()
+            .options(options.clone())
+            .islands(true)
+            .build(),
+    );
+    let (js, wasm) = bundle(&options);
+    let call = format!("{LOADER}({js:?}, {wasm:?});");
+    view! { <script type="module" inner_html=call></script> }
+}
