@@ -49,7 +49,14 @@ pub fn provide_form_error() {
         let Ok(params) = leptos::web_sys::UrlSearchParams::new_with_str(&search) else {
             return;
         };
-        if let (Some(path), Some(err)) = (params.get("__path"), params.get("__err")) {
+        // After two failed posts in a row the URL holds both; the server's router reads
+        // the last of each, and so must the island.
+        let last = |key: &str| {
+            let all = params.get_all(key);
+            let n = all.length();
+            (n > 0).then(|| all.get(n - 1).as_string()).flatten()
+        };
+        if let (Some(path), Some(err)) = (last("__path"), last("__err")) {
             provide_context(leptos::server::ServerActionError::new(&path, &err));
         }
     }

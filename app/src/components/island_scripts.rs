@@ -49,8 +49,9 @@ const LOADER: &str = r#"((js, wasm) => {
       else console.warn(`the bundle has no island ${island.dataset.component}`);
     }
     document.body.setAttribute("data-hydrated", "true");
-  });
-  const whenIdle = () => ("requestIdleCallback" in window ? requestIdleCallback(start) : setTimeout(start));
+  }).catch((e) => console.error("the page's islands could not start", e));
+  // Idle, or at the latest 2 s after the load event.
+  const whenIdle = () => ("requestIdleCallback" in window ? requestIdleCallback(start, { timeout: 2000 }) : setTimeout(start));
   if (document.readyState === "complete") whenIdle();
   else addEventListener("load", whenIdle, { once: true });
 })"#;

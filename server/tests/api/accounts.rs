@@ -817,6 +817,15 @@ async fn personal_pages_are_never_shared() {
     assert_eq!(again.texts("account-link"), ["Hi, Test"]);
     let account = app.visit(&browser, "/account").await;
     assert_eq!(account.header("cache-control"), Some("private, no-store"));
+    // A shopper's cart, checkout and orders too, even for a visitor without a cookie.
+    for path in ["/cart", "/checkout", "/order-lookup", "/order/EMP-100001"] {
+        let page = app.visit(&app.browser(), path).await;
+        assert_eq!(
+            page.header("cache-control"),
+            Some("private, no-store"),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
