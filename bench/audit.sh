@@ -21,13 +21,7 @@ fi
 eval "$("$ROOT/scripts/services.sh" env)"
 "$ROOT/scripts/build.sh"
 
-AUDIT_DB=emporium_audit
-psql "$DATABASE_URL" -q -c "DROP DATABASE IF EXISTS $AUDIT_DB WITH (FORCE)" -c "CREATE DATABASE $AUDIT_DB"
-export DATABASE_URL="${DATABASE_URL%/*}/$AUDIT_DB"
-export BIND_ADDR="127.0.0.1:$PORT" PUBLIC_URL="http://127.0.0.1:$PORT"
-export RUST_LOG=warn
-export SEARCH_INDEX_DIR="$ROOT/target/audit-search-index"
-rm -rf "$SEARCH_INDEX_DIR"
+own_site audit "$PORT"
 trap stop_release_server EXIT
 start_release_server "$ROOT/target/audit-server.log"
 

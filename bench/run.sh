@@ -17,13 +17,7 @@ PORT="${BENCH_PORT:-3200}"
 eval "$("$ROOT/scripts/services.sh" env)"
 "$ROOT/scripts/build.sh"
 
-BENCH_DB=emporium_bench
-psql "$DATABASE_URL" -q -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB"
-export DATABASE_URL="${DATABASE_URL%/*}/$BENCH_DB"
-export BIND_ADDR="127.0.0.1:$PORT" PUBLIC_URL="http://127.0.0.1:$PORT"
-export RUST_LOG=warn
-export SEARCH_INDEX_DIR="$ROOT/target/bench-search-index"
-rm -rf "$SEARCH_INDEX_DIR"
+own_site bench "$PORT"
 
 # Served as `make run` serves it (scripts/serve.sh: its own copy of the build, seeded).
 start_server() { # $1 = PAGE_CACHE on|off

@@ -63,6 +63,17 @@ leptos_build_env() {
 # Uses BIND_ADDR and DATABASE_URL from the environment; sets SERVER_PID.
 #   start_release_server LOG_FILE
 SERVER_PID=""
+# A fresh site of its own for a benchmark or an audit: an empty database emporium_NAME
+# (seeded when the server starts), a cleared search index and the server on PORT.
+own_site() { # NAME PORT
+  local db="emporium_$1"
+  psql "$DATABASE_URL" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+  export DATABASE_URL="${DATABASE_URL%/*}/$db"
+  export BIND_ADDR="127.0.0.1:$2" PUBLIC_URL="http://127.0.0.1:$2"
+  export RUST_LOG=warn
+  export SEARCH_INDEX_DIR="$ROOT/target/$1-search-index"
+  rm -rf "$SEARCH_INDEX_DIR"
+}
 start_release_server() {
   local log="$1" addr="${BIND_ADDR:?BIND_ADDR must be set}"
   # Another server already there would answer for this one and be tested in its place.
