@@ -20,12 +20,16 @@ mod storefront;
 #[cfg(feature = "hydrate")]
 pub use components::client::after_hydration;
 #[cfg(feature = "ssr")]
-pub use components::server::ClientIp;
+pub use components::parts::render_part;
+#[cfg(feature = "ssr")]
+pub use components::personal::{Personal, SharedRender, Slot};
+#[cfg(feature = "ssr")]
+pub use components::server::{personal, ClientIp};
 
-use components::island_scripts::IslandScripts;
+use components::island_scripts::{IslandScripts, Stylesheet};
 use components::layout::{get_layout, LayoutResource};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Link, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -40,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="theme-color" content="#1c1917" />
                 <AutoReload options=options.clone() />
                 <IslandScripts options=options.clone() />
-                <HashedStylesheet options id="leptos" />
+                <Stylesheet options />
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-stone-50 text-stone-900 antialiased">

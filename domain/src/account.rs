@@ -125,7 +125,7 @@ pub fn parse_name(input: &str) -> Result<String, FieldError> {
 }
 
 /// What a signed-in user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Role {
     Customer,
     Admin,
@@ -149,7 +149,7 @@ impl Role {
 }
 
 /// The signed-in user as pages show them. Never holds a password hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UserSummary {
     pub id: i64,
     pub email: String,

@@ -5,14 +5,14 @@ use crate::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
 /// A link to a category.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CategoryRef {
     pub slug: String,
     pub name: String,
 }
 
 /// A top-level category as shown on the home page and in the header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CategoryCard {
     pub slug: String,
     pub name: String,
@@ -23,7 +23,7 @@ pub struct CategoryCard {
 }
 
 /// A product in a grid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProductCard {
     pub slug: String,
     pub name: String,

@@ -33,11 +33,31 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-/// State shared by every handler.
+/// State shared by every handler, behind one `Arc`: axum clones it for every request, and
+/// cloning the settings and every service's handles each time (dozens of reference counts
+/// shared between the worker threads) took a tenth of a cached page's CPU time.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<StateParts>);
+
+pub struct StateParts {
     pub leptos_options: LeptosOptions,
-    pub services: Services,
+    pub services: Arc<Services>,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, services: Services) -> Self {
+        Self(Arc::new(StateParts {
+            leptos_options,
+            services: Arc::new(services),
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = StateParts;
+    fn deref(&self) -> &StateParts {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -303,11 +323,12 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
     ));
     let origins = security::Origins::from_public_url(&state.services.settings.public_url);
     let routes = generate_route_list(App);
-    let pages = page_cache::PageCache::new(state.services.catalog.clone());
+    let pages = page_cache::PageCache::new(state.services.clone());
     let hashed_assets = state.leptos_options.hash_files;
     let services = state.services.clone();
     let fallback_services = state.services.clone();
-    let leptos_options = state.leptos_options.clone();
+    // Behind an `Arc`: axum clones a route's handler, with what it captured, per request.
+    let leptos_options = Arc::new(state.leptos_options.clone());
     Router::new()
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
@@ -318,7 +339,7 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
             &state,
             routes,
             move || provide_context(services.clone()),
-            move || shell(leptos_options.clone()),
+            move || shell(LeptosOptions::clone(&leptos_options)),
         )
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -326,10 +347,11 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
         >(
             move || provide_context(fallback_services.clone()), shell
         ))
-        .layer(sessions)
+        // Inside the session layer: a shared page is filled from the shopper's session.
         .layer(tower::util::option_layer(gateway.page_cache.then(|| {
             middleware::from_fn_with_state(pages, page_cache::middleware)
         })))
+        .layer(sessions)
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(
             gateway.trust_proxy,
@@ -441,10 +463,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind).await.with_context(|| {
             format!("binding {} (is another server running there?)", config.bind)
         })?;
-        let state = AppState {
-            leptos_options: leptos_options(&config),
-            services: services.clone(),
-        };
+        let state = AppState::new(leptos_options(&config), services.clone());
         Ok(Self {
             listener,
             router: router(state, GatewaySettings::from_config(&config)),

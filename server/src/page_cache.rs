@@ -1,21 +1,37 @@
-//! Full-page cache for storefront pages.
+//! Page cache for storefront pages, shared by every shopper.
 //!
-//! Rendering a page costs far more than serving its bytes, and every catalog page is the
-//! same for every visitor (no sessions yet). A rendered `200 text/html` page is kept per
-//! path and query, tagged with the catalog generation it was rendered under; a catalog
-//! write changes the generation, so no page older than the last write is ever served.
-//! A render that overlapped a write is not stored. Each page is kept with its gzip and
-//! brotli encodings, compressed once, since compressing on every request would cost
-//! more than rendering. Set `PAGE_CACHE=off` to disable.
+//! Rendering a page costs far more than serving its bytes, and a storefront page (home,
+//! category, product, search results) is the same for every visitor except a few personal
+//! parts (the header's account menu and mini-cart; see `app::components::personal`).
+//!
+//! - **One rendering for everyone.** A page is rendered as a [`app::SharedRender`]: with
+//!   no cookies and no session, each personal part written as a marker. It is kept per
+//!   path and query, cut at the markers, and tagged with the catalog generation (and, for
+//!   search results, the search index's) it was rendered under; a change to either makes
+//!   it stale, so no page older than the last write is ever served, and a render that
+//!   overlapped a write is not kept.
+//! - **Personal parts per request.** A visitor without a session gets the page with the
+//!   signed-out parts, compressed once (brotli and gzip). A shopper with a session gets
+//!   the same page with their own parts rendered into the markers (their session read
+//!   from Redis). The page's gzip encoding is kept in pieces that end on a byte boundary
+//!   (deflate sync flushes), so a shopper's page is the kept pieces with their parts in
+//!   between as stored deflate blocks: nothing is compressed per request. Brotli streams
+//!   cannot be joined that way, so shoppers with a session are sent gzip.
+//!
+//! Search pages are kept only with an index of this instance's own (embedded): a shared
+//! index (Meilisearch) is changed by other instances without this one knowing when.
+//! Set `PAGE_CACHE=off` to render every page whole.
 
+use app::{Personal, Slot};
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use services::CatalogService;
+use services::Services;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use tower_sessions::Session;
 
 /// Bytes of pages kept (all encodings). Query strings are chosen by visitors, so the
 /// number of distinct pages is unbounded; the cache is emptied when it is full.
@@ -25,19 +41,72 @@ const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 /// Largest body this middleware will buffer at all.
 const MAX_BUFFER_BYTES: usize = 64 * 1024 * 1024;
 
-/// A rendered page in each encoding a client may accept.
-struct Page {
-    generation: u64,
-    identity: Bytes,
-    gzip: Bytes,
-    brotli: Bytes,
+/// What a kept page was rendered from: the catalog's generation and, for search results,
+/// the search index's (0 for other pages).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Tag {
+    catalog: u64,
+    search: u64,
 }
 
-/// Rendered pages by path and query.
+/// A stretch of a shared page between personal parts.
+struct Text {
+    raw: Bytes,
+    /// `raw` as raw deflate blocks ending in a sync flush (byte-aligned, not final).
+    deflate: Bytes,
+}
+
+/// A shared page cut at its personal parts.
+enum Piece {
+    Text(Text),
+    Part(Slot),
+}
+
+/// A rendered page as kept.
+struct Page {
+    tag: Tag,
+    pieces: Vec<Piece>,
+    /// The page with the signed-out parts, in each coding.
+    anonymous: Encoded,
+}
+
+struct Encoded {
+    identity: Bytes,
+    gzip: Bytes,
+    /// Only for a page that is kept (compressing it costs more than rendering it).
+    brotli: Option<Bytes>,
+}
+
+impl Page {
+    fn size(&self) -> usize {
+        let pieces: usize = self
+            .pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.raw.len() + t.deflate.len(),
+                Piece::Part(_) => 0,
+            })
+            .sum();
+        pieces
+            + self.anonymous.identity.len()
+            + self.anonymous.gzip.len()
+            + self.anonymous.brotli.as_ref().map_or(0, Bytes::len)
+    }
+}
+
+/// Shared pages with the services that say whether they are fresh and whose session
+/// fills them.
 #[derive(Clone)]
 pub struct PageCache {
-    catalog: CatalogService,
-    pages: Arc<RwLock<Pages>>,
+    services: Arc<Services>,
+    store: Arc<Store>,
+    parts: Arc<Parts>,
+}
+
+/// Rendered pages by path and query, within a byte budget.
+#[derive(Default)]
+struct Store {
+    pages: RwLock<Pages>,
 }
 
 #[derive(Default)]
@@ -46,9 +115,34 @@ struct Pages {
     bytes: usize,
 }
 
-impl Page {
-    fn size(&self) -> usize {
-        self.identity.len() + self.gzip.len() + self.brotli.len()
+impl Store {
+    fn get(&self, key: &str, tag: Tag) -> Option<Arc<Page>> {
+        let pages = self
+            .pages
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        pages.by_key.get(key).filter(|p| p.tag == tag).cloned()
+    }
+
+    /// Keeps `page` unless what it was rendered from changed meanwhile (`now` is the tag
+    /// read after the render).
+    fn put(&self, key: String, page: Arc<Page>, now: impl FnOnce() -> Tag) {
+        let mut pages = self
+            .pages
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Read under the lock: a write that lands after this check makes a later `get`
+        // compare against a newer tag, so the page is never served stale.
+        if now() != page.tag {
+            return;
+        }
+        if pages.bytes + page.size() > MAX_BYTES {
+            *pages = Pages::default();
+        }
+        pages.bytes += page.size();
+        if let Some(old) = pages.by_key.insert(key, page) {
+            pages.bytes -= old.size();
+        }
     }
 }
 
@@ -60,14 +154,13 @@ enum Coding {
     Identity,
 }
 
-/// The best coding the `Accept-Encoding` header allows (q=0 refuses a coding).
-fn preferred_coding(request: &Request) -> Coding {
-    let Some(accept) = request
-        .headers()
+/// Which codings the `Accept-Encoding` header allows (q=0 refuses a coding): brotli, gzip.
+fn accepted_codings(headers: &HeaderMap) -> (bool, bool) {
+    let Some(accept) = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
     else {
-        return Coding::Identity;
+        return (false, false);
     };
     let accepts = |name: &str| {
         accept.split(',').any(|part| {
@@ -82,13 +175,7 @@ fn preferred_coding(request: &Request) -> Coding {
             coding.eq_ignore_ascii_case(name) && !refused
         })
     };
-    if accepts("br") {
-        Coding::Brotli
-    } else if accepts("gzip") {
-        Coding::Gzip
-    } else {
-        Coding::Identity
-    }
+    (accepts("br"), accepts("gzip"))
 }
 
 fn compress(body: &[u8]) -> std::io::Result<(Bytes, Bytes)> {
@@ -107,199 +194,519 @@ fn compress(body: &[u8]) -> std::io::Result<(Bytes, Bytes)> {
     Ok((Bytes::from(gzip), Bytes::from(br)))
 }
 
-impl PageCache {
-    pub fn new(catalog: CatalogService) -> Self {
-        Self {
-            catalog,
-            pages: Arc::default(),
+/// `raw` as raw deflate ending in a sync flush: byte-aligned and not final, so other
+/// blocks may follow.
+fn deflate_synced(raw: &[u8]) -> std::io::Result<Bytes> {
+    let mut compressor = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut out = Vec::with_capacity(raw.len() / 3 + 64);
+    loop {
+        let read = usize::try_from(compressor.total_in()).unwrap_or(usize::MAX);
+        compressor
+            .compress_vec(
+                &raw[read.min(raw.len())..],
+                &mut out,
+                flate2::FlushCompress::Sync,
+            )
+            .map_err(std::io::Error::other)?;
+        let done = usize::try_from(compressor.total_in()).unwrap_or(0) == raw.len();
+        // The flush is complete once the output did not fill the space it was given.
+        if done && out.len() < out.capacity() {
+            return Ok(Bytes::from(out));
+        }
+        out.reserve(4096);
+    }
+}
+
+/// gzip member header: deflate, no name, no time, unknown OS.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+/// An empty final stored block: ends the deflate stream.
+const DEFLATE_END: [u8; 5] = [1, 0, 0, 0xff, 0xff];
+
+/// `bytes` as stored (uncompressed) deflate blocks, starting on a byte boundary.
+fn stored_blocks(bytes: &[u8], out: &mut Vec<u8>) {
+    for chunk in bytes.chunks(usize::from(u16::MAX)) {
+        let len = u16::try_from(chunk.len()).unwrap_or(u16::MAX);
+        out.push(0); // not final, stored; the rest of the byte is padding
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+}
+
+/// The page with a shopper's parts (`part`) in its slots, as is.
+fn splice_identity(pieces: &[Piece], part: &dyn Fn(Slot) -> Arc<str>) -> Bytes {
+    let mut out = Vec::with_capacity(spliced_len(pieces));
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => out.extend_from_slice(&text.raw),
+            Piece::Part(slot) => out.extend_from_slice(part(*slot).as_bytes()),
         }
     }
+    Bytes::from(out)
+}
 
-    fn get(&self, key: &str, generation: u64) -> Option<Arc<Page>> {
-        let pages = self
-            .pages
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        pages
-            .by_key
-            .get(key)
-            .filter(|p| p.generation == generation)
-            .cloned()
+/// The page with a shopper's parts (`part`) in its slots, gzip: the kept deflate pieces
+/// with each part between them as stored blocks.
+fn splice_gzip(pieces: &[Piece], part: &dyn Fn(Slot) -> Arc<str>) -> Bytes {
+    let mut out = Vec::with_capacity(spliced_len(pieces) / 3 + 64);
+    out.extend_from_slice(&GZIP_HEADER);
+    let mut crc = crc32fast::Hasher::new();
+    let mut len: usize = 0;
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => {
+                out.extend_from_slice(&text.deflate);
+                crc.update(&text.raw);
+                len += text.raw.len();
+            }
+            Piece::Part(slot) => {
+                let html = part(*slot);
+                stored_blocks(html.as_bytes(), &mut out);
+                crc.update(html.as_bytes());
+                len += html.len();
+            }
+        }
     }
+    out.extend_from_slice(&DEFLATE_END);
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    // ISIZE is the length modulo 2^32.
+    out.extend_from_slice(&((len & 0xffff_ffff) as u32).to_le_bytes());
+    Bytes::from(out)
+}
 
-    fn put(&self, key: String, page: Arc<Page>) {
-        let mut pages = self
-            .pages
+fn spliced_len(pieces: &[Piece]) -> usize {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => t.raw.len(),
+            Piece::Part(_) => 512,
+        })
+        .sum()
+}
+
+/// A shared render cut at its markers.
+fn cut(body: &[u8]) -> std::io::Result<Vec<Piece>> {
+    let mut pieces = Vec::new();
+    let mut rest = body;
+    let text = |raw: &[u8], pieces: &mut Vec<Piece>| -> std::io::Result<()> {
+        if !raw.is_empty() {
+            pieces.push(Piece::Text(Text {
+                raw: Bytes::copy_from_slice(raw),
+                deflate: deflate_synced(raw)?,
+            }));
+        }
+        Ok(())
+    };
+    loop {
+        let next = Slot::ALL
+            .iter()
+            .filter_map(|slot| find(rest, slot.marker().as_bytes()).map(|at| (at, *slot)))
+            .min_by_key(|(at, _)| *at);
+        let Some((at, slot)) = next else {
+            text(rest, &mut pieces)?;
+            return Ok(pieces);
+        };
+        text(&rest[..at], &mut pieces)?;
+        pieces.push(Piece::Part(slot));
+        rest = &rest[at + slot.marker().len()..];
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Rendered parts by the shopper state they show (a part depends on nothing else), so a
+/// shopper browsing renders their header once, not on every page. Emptied when full.
+#[derive(Default)]
+struct Parts {
+    by_state: RwLock<HashMap<Personal, [Option<Arc<str>>; Slot::ALL.len()]>>,
+}
+
+/// Shopper states whose parts are kept.
+const MAX_PART_STATES: usize = 10_000;
+
+impl Parts {
+    fn get(&self, personal: &Personal, slot: Slot) -> Arc<str> {
+        let kept = self
+            .by_state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(personal)
+            .and_then(|parts| parts[slot.index()].clone());
+        if let Some(html) = kept {
+            return html;
+        }
+        let html: Arc<str> = Arc::from(app::render_part(slot, personal));
+        let mut states = self
+            .by_state
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self.catalog.generation() != page.generation {
-            return; // the catalog changed while this page rendered
+        if states.len() >= MAX_PART_STATES && !states.contains_key(personal) {
+            states.clear();
         }
-        if pages.bytes + page.size() > MAX_BYTES {
-            *pages = Pages::default();
-        }
-        pages.bytes += page.size();
-        if let Some(old) = pages.by_key.insert(key, page) {
-            pages.bytes -= old.size();
-        }
+        states.entry(personal.clone()).or_default()[slot.index()] = Some(html.clone());
+        html
     }
 }
 
-/// Storefront pages: the home page, categories and products.
-fn cacheable(request: &Request) -> bool {
-    let path = request.uri().path();
-    request.method() == Method::GET
-        && (path == "/" || path.starts_with("/c/") || path.starts_with("/p/"))
-        && !request.headers().contains_key(header::COOKIE)
-        && !request.headers().contains_key(header::AUTHORIZATION)
+impl PageCache {
+    pub fn new(services: Arc<Services>) -> Self {
+        Self {
+            services,
+            store: Arc::default(),
+            parts: Arc::default(),
+        }
+    }
+
+    fn tag(&self, path: &str) -> Tag {
+        Tag {
+            catalog: self.services.catalog.generation(),
+            search: if path == "/search" {
+                self.services.search.generation()
+            } else {
+                0
+            },
+        }
+    }
+
+    /// Storefront pages: the home page, categories, products and (with an index of this
+    /// instance's own) search results. API clients (`Authorization`) are never served
+    /// from here.
+    fn cacheable(&self, request: &Request) -> bool {
+        let path = request.uri().path();
+        request.method() == Method::GET
+            && (path == "/"
+                || path.starts_with("/c/")
+                || path.starts_with("/p/")
+                || (path == "/search" && !self.services.search.index_is_shared()))
+            && !request.headers().contains_key(header::AUTHORIZATION)
+    }
 }
 
-fn html(page: &Page, coding: Coding, hit: bool) -> Response {
-    let body = match coding {
-        Coding::Brotli => page.brotli.clone(),
-        Coding::Gzip => page.gzip.clone(),
-        Coding::Identity => page.identity.clone(),
-    };
+/// A page's response with `body` in `coding`; `personal` when it holds a shopper's parts.
+fn html(body: Bytes, coding: Coding, personal: bool, cache: &'static str) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    // What a browser or proxy cache must tell apart: the same URL is another page with
+    // another session cookie.
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("accept-encoding, cookie"),
+    );
     match coding {
         Coding::Brotli => headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br")),
         Coding::Gzip => headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
         Coding::Identity => None,
     };
-    headers.insert(
-        "x-page-cache",
-        HeaderValue::from_static(if hit { "hit" } else { "miss" }),
-    );
+    if personal {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    headers.insert("x-page-cache", HeaderValue::from_static(cache));
     response
 }
 
-/// The rendered response as it was, with its body already read.
-fn as_rendered(mut parts: axum::http::response::Parts, body: Bytes) -> Response {
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(body))
+/// The page for this visitor: the anonymous encodings, or their own parts spliced in.
+fn respond(
+    page: &Page,
+    personal: Option<&Personal>,
+    parts: &Parts,
+    accepts: (bool, bool),
+    cache: &'static str,
+) -> Response {
+    let (brotli, gzip) = accepts;
+    match personal {
+        None if brotli && page.anonymous.brotli.is_some() => html(
+            page.anonymous.brotli.clone().unwrap_or_default(),
+            Coding::Brotli,
+            false,
+            cache,
+        ),
+        None if gzip => html(page.anonymous.gzip.clone(), Coding::Gzip, false, cache),
+        None => html(
+            page.anonymous.identity.clone(),
+            Coding::Identity,
+            false,
+            cache,
+        ),
+        Some(personal) => {
+            let parts = |slot| parts.get(personal, slot);
+            if gzip {
+                html(splice_gzip(&page.pieces, &parts), Coding::Gzip, true, cache)
+            } else {
+                html(
+                    splice_identity(&page.pieces, &parts),
+                    Coding::Identity,
+                    true,
+                    cache,
+                )
+            }
+        }
+    }
 }
 
-/// Serves a page from the cache, or renders and keeps it.
-pub async fn middleware(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
-    if !cacheable(&request) {
-        return next.run(request).await;
+/// The page shared by everyone, from the cache or rendered now (and kept); the response
+/// itself when it is not a page that can be kept.
+enum Shared {
+    Page(Arc<Page>, &'static str, Option<axum::http::response::Parts>),
+    Other(Response),
+}
+
+async fn shared_page(
+    cache: &PageCache,
+    key: &str,
+    path: &str,
+    mut request: Request,
+    next: Next,
+) -> Shared {
+    let tag = cache.tag(path);
+    if let Some(page) = cache.store.get(key, tag) {
+        return Shared::Page(page, "hit", None);
     }
-    let key = request.uri().path_and_query().map_or_else(
-        || request.uri().path().to_owned(),
-        |pq| pq.as_str().to_owned(),
-    );
-    let generation = cache.catalog.generation();
-    let coding = preferred_coding(&request);
-    if let Some(page) = cache.get(&key, generation) {
-        return html(&page, coding, true);
-    }
+    // Rendered for everyone: no cookies and no session, whoever asked.
+    request.headers_mut().remove(header::COOKIE);
+    request.extensions_mut().remove::<Session>();
+    request.extensions_mut().insert(app::SharedRender);
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    // A response that sets a cookie is somebody's own and is never shared.
-    if response.status() != StatusCode::OK
-        || !is_html
-        || response.headers().contains_key(header::SET_COOKIE)
-    {
-        return response;
+    if !is_html {
+        return Shared::Other(response);
     }
-    let (parts, body) = response.into_parts();
-    let identity = match to_bytes(body, MAX_BUFFER_BYTES).await {
+    let (mut parts, body) = response.into_parts();
+    let body = match to_bytes(body, MAX_BUFFER_BYTES).await {
         Ok(bytes) => bytes,
         Err(e) => {
             tracing::warn!(error = %e, "page too large to cache or body failed");
-            return (
+            return Shared::Other(
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Body::from("The page could not be rendered."),
+                )
+                    .into_response(),
+            );
+        }
+    };
+    // Kept: complete pages that set no cookie (a shared render has no session to set one
+    // for; if one did, it is nobody's to share).
+    let keep = parts.status == StatusCode::OK
+        && !parts.headers.contains_key(header::SET_COOKIE)
+        && body.len() <= MAX_PAGE_BYTES;
+    let render_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(timing) = HeaderValue::from_str(&format!("render;dur={render_ms:.2}")) {
+        parts.headers.insert("server-timing", timing);
+    }
+    let parts_cache = cache.parts.clone();
+    let built = tokio::task::spawn_blocking(move || -> std::io::Result<Page> {
+        let pieces = cut(&body)?;
+        let signed_out = Personal::default();
+        let anonymous_part = |slot| parts_cache.get(&signed_out, slot);
+        let identity = splice_identity(&pieces, &anonymous_part);
+        let gzip = splice_gzip(&pieces, &anonymous_part);
+        let brotli = if keep {
+            Some(compress(&identity)?.1)
+        } else {
+            None
+        };
+        Ok(Page {
+            tag,
+            pieces,
+            anonymous: Encoded {
+                identity,
+                gzip,
+                brotli,
+            },
+        })
+    })
+    .await;
+    let Ok(Ok(page)) = built else {
+        tracing::error!("a shared page could not be cut at its personal parts");
+        return Shared::Other(
+            (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Body::from("The page could not be rendered."),
             )
-                .into_response();
-        }
+                .into_response(),
+        );
     };
-    if identity.len() > MAX_PAGE_BYTES {
-        return as_rendered(parts, identity);
+    let page = Arc::new(page);
+    if keep {
+        cache
+            .store
+            .put(key.to_owned(), page.clone(), || cache.tag(path));
+        return Shared::Page(page, "miss", Some(parts));
     }
-    let rendered = identity.clone();
-    let Ok(Ok((gzip, brotli))) = tokio::task::spawn_blocking(move || compress(&rendered)).await
-    else {
-        // Compression failed: serve this render as it is, keep nothing.
-        return as_rendered(parts, identity);
+    Shared::Page(page, "uncached", Some(parts))
+}
+
+/// Serves a storefront page from the shared cache, with the shopper's own parts.
+pub async fn middleware(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
+    if !cache.cacheable(&request) {
+        return next.run(request).await;
+    }
+    let path = request.uri().path().to_owned();
+    let key = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| path.clone(), |pq| pq.as_str().to_owned());
+    let accepts = accepted_codings(request.headers());
+    // The shopper's own parts come from their session; a visitor without one is anonymous.
+    let personal = match request.extensions().get::<Session>() {
+        Some(session) if session.id().is_some() => {
+            Some(app::personal(session, &cache.services).await)
+        }
+        _ => None,
     };
-    let page = Arc::new(Page {
-        generation,
-        identity,
-        gzip,
-        brotli,
-    });
-    let mut response = html(&page, coding, false);
-    for (name, value) in &parts.headers {
-        if name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
-            response.headers_mut().entry(name).or_insert(value.clone());
+    match shared_page(&cache, &key, &path, request, next).await {
+        Shared::Other(response) => response,
+        Shared::Page(page, state, parts) => {
+            let mut response = respond(&page, personal.as_ref(), &cache.parts, accepts, state);
+            if let Some(parts) = parts {
+                *response.status_mut() = parts.status;
+                for (name, value) in &parts.headers {
+                    if name != header::CONTENT_LENGTH
+                        && name != header::TRANSFER_ENCODING
+                        && name != header::CONTENT_ENCODING
+                    {
+                        response.headers_mut().entry(name).or_insert(value.clone());
+                    }
+                }
+            }
+            response
         }
     }
-    cache.put(key, page);
-    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
-    fn cache() -> PageCache {
-        // The generation counter needs no database connection.
-        let pool =
-            sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1:1/unused").expect("lazy pool");
-        PageCache::new(CatalogService::new(pool, domain::Currency::Usd))
-    }
+    const TAG: Tag = Tag {
+        catalog: 1,
+        search: 0,
+    };
 
-    fn page(generation: u64, len: usize) -> Arc<Page> {
+    fn page(tag: Tag, len: usize) -> Arc<Page> {
         let body = Bytes::from(vec![b'x'; len]);
         Arc::new(Page {
-            generation,
-            identity: body.clone(),
-            gzip: body.clone(),
-            brotli: body,
+            tag,
+            pieces: Vec::new(),
+            anonymous: Encoded {
+                identity: body.clone(),
+                gzip: body.clone(),
+                brotli: Some(body),
+            },
         })
     }
 
-    #[tokio::test]
-    async fn stays_within_its_byte_budget() {
-        let cache = cache();
-        let generation = cache.catalog.generation();
-        let one_mib = 1024 * 1024 / 3;
+    fn gunzip(bytes: &[u8]) -> String {
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(bytes)
+            .read_to_string(&mut out)
+            .expect("a valid gzip stream (header, blocks, CRC and length)");
+        out
+    }
+
+    #[test]
+    fn stays_within_its_byte_budget() {
+        let store = Store::default();
+        let a_third_mib = 1024 * 1024 / 3;
         for i in 0..200 {
-            cache.put(format!("/c/x?utm={i}"), page(generation, one_mib));
-            let bytes = cache.pages.read().map(|p| p.bytes).unwrap_or(usize::MAX);
+            store.put(format!("/c/x?utm={i}"), page(TAG, a_third_mib), || TAG);
+            let bytes = store.pages.read().map(|p| p.bytes).unwrap_or(usize::MAX);
             assert!(bytes <= MAX_BYTES, "{bytes} bytes kept after {i} pages");
         }
         // Replacing a page counts its size once.
-        cache.put("/same".into(), page(generation, 10));
-        let before = cache.pages.read().map(|p| p.bytes).unwrap_or(0);
-        cache.put("/same".into(), page(generation, 10));
-        assert_eq!(cache.pages.read().map(|p| p.bytes).unwrap_or(0), before);
+        store.put("/same".into(), page(TAG, 10), || TAG);
+        let before = store.pages.read().map(|p| p.bytes).unwrap_or(0);
+        store.put("/same".into(), page(TAG, 10), || TAG);
+        assert_eq!(store.pages.read().map(|p| p.bytes).unwrap_or(0), before);
     }
 
-    #[tokio::test]
-    async fn a_page_rendered_before_a_write_is_not_kept_or_served() {
-        let cache = cache();
-        let before = cache.catalog.generation();
-        cache.put("/p/a".into(), page(before, 10));
-        assert!(cache.get("/p/a", before).is_some());
-        cache.catalog.invalidate_cache();
-        let after = cache.catalog.generation();
-        assert!(cache.get("/p/a", after).is_none(), "stale page served");
-        cache.put("/p/b".into(), page(before, 10));
+    #[test]
+    fn a_page_rendered_before_a_write_is_not_kept_or_served() {
+        let store = Store::default();
+        store.put("/p/a".into(), page(TAG, 10), || TAG);
+        assert!(store.get("/p/a", TAG).is_some());
+        let after_catalog = Tag { catalog: 2, ..TAG };
+        let after_index = Tag { search: 1, ..TAG };
         assert!(
-            cache.get("/p/b", before).is_none(),
+            store.get("/p/a", after_catalog).is_none(),
+            "stale page served"
+        );
+        assert!(
+            store.get("/p/a", after_index).is_none(),
+            "page older than the index served"
+        );
+        store.put("/p/b".into(), page(TAG, 10), || after_catalog);
+        assert!(
+            store.get("/p/b", TAG).is_none(),
             "a render that overlapped a write was kept"
         );
+    }
+
+    #[test]
+    fn a_shoppers_parts_are_spliced_into_the_shared_page_in_every_coding() {
+        let account = Slot::AccountMenu.marker();
+        let cart = Slot::MiniCart.marker();
+        // Markers at the start, side by side and at the end; long text between them.
+        let filler = "<p>Linen shirt &amp; more</p>".repeat(3000);
+        let shared = format!("{account}<header>{filler}{cart}{account}</header>{filler}{cart}");
+        let pieces = cut(shared.as_bytes()).expect("cut");
+        assert_eq!(
+            pieces
+                .iter()
+                .filter(|p| matches!(p, Piece::Part(_)))
+                .count(),
+            4
+        );
+        // A part longer than one stored block (65,535 bytes).
+        let long_name = "A".repeat(70_000);
+        let part = |slot: Slot| -> Arc<str> {
+            match slot {
+                Slot::AccountMenu => Arc::from(format!("<div>Hi, {long_name}</div>")),
+                Slot::MiniCart => Arc::from("<a>Cart 3</a>"),
+            }
+        };
+        let expected = shared
+            .replace(account, &format!("<div>Hi, {long_name}</div>"))
+            .replace(cart, "<a>Cart 3</a>");
+        let (identity, gzip) = (splice_identity(&pieces, &part), splice_gzip(&pieces, &part));
+        assert_eq!(std::str::from_utf8(&identity).ok(), Some(expected.as_str()));
+        assert_eq!(gunzip(&gzip), expected);
+        // The spliced page is about as small as the page compressed whole.
+        assert!(
+            gzip.len() < expected.len() / 4 + 70_000,
+            "{} bytes",
+            gzip.len()
+        );
+    }
+
+    #[test]
+    fn a_page_without_personal_parts_is_one_piece() {
+        let pieces = cut(b"<html>no parts</html>").expect("cut");
+        let never = |_| -> Arc<str> { Arc::from("never") };
+        let (identity, gzip) = (
+            splice_identity(&pieces, &never),
+            splice_gzip(&pieces, &never),
+        );
+        assert_eq!(&identity[..], b"<html>no parts</html>");
+        assert_eq!(gunzip(&gzip), "<html>no parts</html>");
+        let empty = cut(b"").expect("cut");
+        let (identity, gzip) = (splice_identity(&empty, &never), splice_gzip(&empty, &never));
+        assert!(identity.is_empty());
+        assert_eq!(gunzip(&gzip), "");
     }
 }

@@ -226,7 +226,7 @@ where
     Fut: std::future::Future<Output = Result<(), services::auth::AuthError>>,
 {
     let user = require_user().await?;
-    change(services()?.auth, user.id)
+    change(services()?.auth.clone(), user.id)
         .await
         .map_err(address_not_found)?;
     leptos_axum::redirect("/account/addresses");

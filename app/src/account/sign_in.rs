@@ -59,7 +59,7 @@ pub fn SignInPage() -> impl IntoView {
                 let next = next.clone();
                 Suspend::new(async move {
                     let layout = await_layout(layout).await;
-                    let signed_in = layout.user.clone();
+                    let signed_in = layout.personal.user.clone();
                     let register = format!("/register?next={}", urlencode(&next));
                     view! {
                         <Frame layout>
@@ -94,7 +94,7 @@ pub fn RegisterPage() -> impl IntoView {
                 let next = next.clone();
                 Suspend::new(async move {
                     let layout = await_layout(layout).await;
-                    let signed_in = layout.user.clone();
+                    let signed_in = layout.personal.user.clone();
                     view! {
                         <Frame layout>
                             <AuthCard title="Create an account">

@@ -1,11 +1,25 @@
 //! Product cards and grids.
 
+#[cfg(feature = "ssr")]
+use crate::components::memo::Memo;
 use domain::ProductCard;
 use leptos::prelude::*;
 
-/// One product in a grid.
+/// One product in a grid (on the server, each card is rendered once per product state).
 #[component]
 pub fn ProductCardView(product: ProductCard) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        static CARDS: Memo<ProductCard> = Memo::new();
+        CARDS.view(product, card)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        card(product)
+    }
+}
+
+fn card(product: ProductCard) -> AnyView {
     let href = format!("/p/{}", product.slug);
     let price = if product.price_varies {
         format!("From {}", product.price_from)

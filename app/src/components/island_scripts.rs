@@ -7,14 +7,14 @@
 //! bundle, starts it and hydrates each `<leptos-island>` in document order, then marks
 //! the body `data-hydrated`. Pages do not wait for it: links and forms are plain HTML.
 
-use leptos::hydration::{HydrationScripts, HydrationScriptsProps};
 use leptos::prelude::*;
 use std::sync::OnceLock;
 
-/// The bundle's file names (`emporium.<hash>.js`, `.wasm`), read once from the hash file
-/// cargo-leptos writes next to the server.
-fn bundle(options: &LeptosOptions) -> &'static (String, String) {
-    static NAMES: OnceLock<(String, String)> = OnceLock::new();
+/// The bundle's file names (`emporium.<hash>.js`, `.wasm`, `.css`), read once from the
+/// hash file cargo-leptos writes next to the server. (Leptos's `HydrationScripts` and
+/// `HashedStylesheet` read that file again on every page they render.)
+fn bundle(options: &LeptosOptions) -> &'static (String, String, String) {
+    static NAMES: OnceLock<(String, String, String)> = OnceLock::new();
     NAMES.get_or_init(|| {
         let name = options.output_name.to_string();
         let hashes = options
@@ -35,6 +35,7 @@ fn bundle(options: &LeptosOptions) -> &'static (String, String) {
         (
             format!("{pkg}/{name}{}.js", hash("js").unwrap_or_default()),
             format!("{pkg}/{name}{}.wasm", hash("wasm").unwrap_or_default()),
+            format!("{pkg}/{name}{}.css", hash("css").unwrap_or_default()),
         )
     })
 }
@@ -59,15 +60,20 @@ const LOADER: &str = r#"((js, wasm) => {
 /// Goes in `<head>`, where Leptos's own scripts would (before the app renders).
 #[component]
 pub fn IslandScripts(options: LeptosOptions) -> impl IntoView {
-    // Leptos's own scripts are not sent; called for what they set up on the server (the
-    // render in islands mode: resources outside islands are not serialized into the page).
-    let _ = HydrationScripts(
-        HydrationScriptsProps::builder()
-            .options(options.clone())
-            .islands(true)
-            .build(),
-    );
-    let (js, wasm) = bundle(&options);
+    // What Leptos's own `HydrationScripts` sets up on the server for islands: the page is
+    // rendered as not hydrating, so resources outside islands are not serialized into it.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    let (js, wasm, _) = bundle(&options);
     let call = format!("{LOADER}({js:?}, {wasm:?});");
     view! { <script type="module" inner_html=call></script> }
+}
+
+/// The site's stylesheet (what `leptos_meta::HashedStylesheet` renders, from the names
+/// read once).
+#[component]
+pub fn Stylesheet(options: LeptosOptions) -> impl IntoView {
+    let (_, _, css) = bundle(&options);
+    view! { <link id="leptos" rel="stylesheet" href=css.as_str() /> }
 }

@@ -1,20 +1,22 @@
 //! The frame of every page: header, footer and the layout data they show (shop name,
-//! category menu, who is signed in, cart count), with its server function and the
-//! header's sign-out.
+//! category menu, and the shopper's own parts: who is signed in, cart count), with its
+//! server function.
 //!
 //! Pages render the frame themselves from data they awaited in their one `<Suspense>`:
 //! reading a resource in several suspense boundaries, or creating one inside a
 //! suspense, can stall server rendering (leptos-rs/leptos#4851, #4866).
 
-use crate::components::client::cart_label;
+#[cfg(feature = "ssr")]
+use crate::components::memo::Memo;
+use crate::components::parts::PersonalPart;
+#[cfg(feature = "ssr")]
+use crate::components::personal::is_shared_render;
+use crate::components::personal::{Personal, Slot};
 use crate::components::search_box::SearchBox;
 #[cfg(feature = "ssr")]
-use crate::components::server::{
-    cart_count_for_layout, current_user_for_layout, end_session, services, session, with_status,
-};
+use crate::components::server::{personal_for_layout, services, with_status};
 use crate::error::AppError;
-use domain::{CategoryCard, UserSummary};
-use leptos::form::ActionForm;
+use domain::CategoryCard;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -24,10 +26,8 @@ pub struct LayoutData {
     pub shop_name: String,
     pub public_url: String,
     pub categories: Vec<CategoryCard>,
-    /// The signed-in shopper, for the header.
-    pub user: Option<UserSummary>,
-    /// Items in the cart, for the header.
-    pub cart_count: u32,
+    /// The shopper's own parts of the header (left empty in a render shared by everyone).
+    pub personal: Personal,
 }
 
 impl LayoutData {
@@ -37,8 +37,7 @@ impl LayoutData {
             shop_name: "Emporium".into(),
             public_url: String::new(),
             categories: Vec::new(),
-            user: None,
-            cart_count: 0,
+            personal: Personal::default(),
         }
     }
 }
@@ -56,21 +55,12 @@ pub async fn get_layout() -> Result<LayoutData, AppError> {
                 shop_name: s.settings.shop_name.clone(),
                 public_url: s.settings.public_url.clone(),
                 categories: s.catalog.top_categories().await?,
-                user: current_user_for_layout().await,
-                cart_count: cart_count_for_layout().await,
+                personal: if is_shared_render() {
+                    Personal::default()
+                } else {
+                    personal_for_layout().await
+                },
             })
-        }
-        .await,
-    )
-}
-
-#[server(prefix = "/api", endpoint = "sign_out")]
-pub async fn sign_out() -> Result<(), AppError> {
-    with_status(
-        async move {
-            end_session(&session().await?).await?;
-            leptos_axum::redirect("/");
-            Ok(())
         }
         .await,
     )
@@ -97,48 +87,16 @@ pub fn Frame(layout: LayoutData, children: Children) -> impl IntoView {
         >
             "Skip to content"
         </a>
-        <Header categories=layout.categories.clone() user=layout.user.clone() cart_count=layout.cart_count />
+        <Header categories=layout.categories.clone() personal=layout.personal />
         <main id="main" class="mx-auto w-full max-w-7xl px-4 pb-16 sm:px-6 lg:px-8">{children()}</main>
         <Footer categories=layout.categories />
     }
     .into_any()
 }
 
-/// Sign in / register, or the signed-in shopper's links and a sign-out button (a form:
-/// signing out changes state, so it is a POST, never a link).
-#[component]
-fn AccountMenu(user: Option<UserSummary>) -> impl IntoView {
-    match user {
-        None => view! {
-            <div class="flex items-center gap-3 text-sm font-medium" data-testid="account-menu">
-                <a href="/sign-in" class="nav-link">"Sign in"</a>
-                <a href="/register" class="btn-secondary hidden py-1.5 sm:inline-flex">"Register"</a>
-            </div>
-        }
-        .into_any(),
-        Some(user) => {
-            let sign_out = ServerAction::<SignOut>::new();
-            view! {
-                <div class="flex items-center gap-3 text-sm font-medium" data-testid="account-menu">
-                    {user.is_admin().then(|| view! { <a href="/admin" class="nav-link">"Admin"</a> })}
-                    <a href="/account" class="nav-link" data-testid="account-link">{format!("Hi, {}", user.greeting_name())}</a>
-                    <ActionForm action=sign_out>
-                        <button type="submit" class="nav-link text-stone-600" data-testid="sign-out">"Sign out"</button>
-                    </ActionForm>
-                </div>
-            }
-            .into_any()
-        }
-    }
-}
-
 /// The site header: logo, the category menu and the account menu.
 #[component]
-fn Header(
-    categories: Vec<CategoryCard>,
-    user: Option<UserSummary>,
-    cart_count: u32,
-) -> impl IntoView {
+fn Header(categories: Vec<CategoryCard>, personal: Personal) -> impl IntoView {
     let mobile = categories.clone();
     view! {
         <header class="sticky top-0 z-30 border-b border-stone-200 bg-white/95 backdrop-blur">
@@ -152,18 +110,13 @@ fn Header(
                 </a>
                 <nav aria-label="Categories" class="hidden flex-1 lg:block">
                     <ul class="flex flex-wrap gap-x-6 gap-y-2 text-sm font-medium text-stone-700">
-                        {categories.into_iter().map(|c| view! {
-                            <li><a href=format!("/c/{}", c.slug) class="nav-link">{c.name}</a></li>
-                        }).collect_view()}
+                        {category_items(categories, "nav-link")}
                     </ul>
                 </nav>
                 <div class="ml-auto hidden md:block"><SearchBox /></div>
                 <div class="flex items-center gap-4">
-                    <AccountMenu user />
-                    <a href="/cart" class="nav-link text-sm font-medium" data-testid="mini-cart" aria-label=cart_label(cart_count)>
-                        "Cart "
-                        <span class="inline-flex min-w-6 items-center justify-center rounded-full bg-stone-900 px-1.5 text-xs font-semibold text-white" data-testid="cart-count">{cart_count}</span>
-                    </a>
+                    <PersonalPart place=Slot::AccountMenu personal=personal.clone() />
+                    <PersonalPart place=Slot::MiniCart personal />
                 </div>
                 <details class="relative lg:hidden">
                     <summary class="btn-secondary cursor-pointer list-none">"Menu"</summary>
@@ -174,9 +127,7 @@ fn Header(
                                 <input id="menu-search" name="q" type="search" placeholder="Search products" maxlength="256" class="field py-1.5" />
                             </form>
                         </li>
-                        {mobile.into_iter().map(|c| view! {
-                            <li><a href=format!("/c/{}", c.slug) class="block rounded px-3 py-2 text-sm hover:bg-stone-100">{c.name}</a></li>
-                        }).collect_view()}
+                        {category_items(mobile, "block rounded px-3 py-2 text-sm hover:bg-stone-100")}
                     </ul>
                 </details>
             </div>
@@ -185,9 +136,45 @@ fn Header(
     .into_any()
 }
 
-/// The site footer.
+/// Each category as a list item with a link to it (on the server, rendered once per
+/// category menu).
+fn category_items(categories: Vec<CategoryCard>, link_class: &'static str) -> AnyView {
+    #[cfg(feature = "ssr")]
+    {
+        static ITEMS: Memo<(Vec<CategoryCard>, &'static str)> = Memo::new();
+        ITEMS.view((categories, link_class), |(categories, link_class)| {
+            category_items_view(categories, link_class)
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        category_items_view(categories, link_class)
+    }
+}
+
+fn category_items_view(categories: Vec<CategoryCard>, link_class: &'static str) -> AnyView {
+    categories
+        .into_iter()
+        .map(|c| view! { <li><a href=format!("/c/{}", c.slug) class=link_class>{c.name}</a></li> })
+        .collect_view()
+        .into_any()
+}
+
+/// The site footer (on the server, rendered once per category menu).
 #[component]
 fn Footer(categories: Vec<CategoryCard>) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        static FOOTERS: Memo<Vec<CategoryCard>> = Memo::new();
+        FOOTERS.view(categories, footer)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        footer(categories)
+    }
+}
+
+fn footer(categories: Vec<CategoryCard>) -> AnyView {
     view! {
         <footer class="border-t border-stone-200 bg-white">
             <div class="mx-auto grid max-w-7xl gap-8 px-4 py-12 sm:grid-cols-2 sm:px-6 lg:grid-cols-4 lg:px-8">
@@ -198,9 +185,7 @@ fn Footer(categories: Vec<CategoryCard>) -> impl IntoView {
                 <div>
                     <p class="text-sm font-semibold text-stone-900">"Shop"</p>
                     <ul class="mt-3 space-y-2 text-sm text-stone-600">
-                        {categories.into_iter().map(|c| view! {
-                            <li><a href=format!("/c/{}", c.slug) class="hover:text-stone-900">{c.name}</a></li>
-                        }).collect_view()}
+                        {category_items_view(categories, "hover:text-stone-900")}
                     </ul>
                 </div>
                 <div>

@@ -9,6 +9,10 @@ pub mod forms;
 pub mod gate;
 pub mod island_scripts;
 pub mod layout;
+#[cfg(feature = "ssr")]
+pub mod memo;
+pub mod parts;
+pub mod personal;
 pub mod search_box;
 pub mod seo;
 #[cfg(feature = "ssr")]

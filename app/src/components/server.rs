@@ -3,6 +3,7 @@
 //! and whose cart this is. Services take plain values (a user id, a cart owner, an IP);
 //! here a request's session becomes those values.
 
+use crate::components::personal::{is_shared_render, Personal};
 use crate::error::AppError;
 use domain::UserSummary;
 use leptos::prelude::*;
@@ -49,14 +50,21 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
-pub fn services() -> Result<services::Services, AppError> {
-    use_context::<services::Services>().ok_or_else(|| {
+/// The services, from the context the server provides (one `Arc`: cheap to clone).
+pub fn services() -> Result<std::sync::Arc<services::Services>, AppError> {
+    use_context::<std::sync::Arc<services::Services>>().ok_or_else(|| {
         tracing::error!("Services missing from the Leptos context");
         AppError::Internal
     })
 }
 
 pub async fn session() -> Result<Session, AppError> {
+    if is_shared_render() {
+        // The gateway gives a shared render no session, so no shopper's data can end up in
+        // a page kept for everyone; a page that needs one must not be cached.
+        tracing::error!("a page rendered for every shopper asked for the session");
+        return Err(AppError::Internal);
+    }
     leptos_axum::extract::<Session>().await.map_err(|e| {
         tracing::error!(error = %e, "no session layer on this request");
         AppError::Internal
@@ -166,17 +174,38 @@ pub async fn require_admin() -> Result<UserSummary, AppError> {
     }
 }
 
-/// The signed-in user for the header, or `None`. Never fails: when Redis is down the
-/// shop is shown signed out.
-pub async fn current_user_for_layout() -> Option<UserSummary> {
-    let s = services().ok()?;
-    let session = session().await.ok()?;
-    match current_user(&session, &s.auth).await {
+/// What the header shows of this shopper: who is signed in and how many items are in
+/// their cart. Never fails: when Redis or the database is down the shop is shown signed
+/// out, with an empty cart.
+pub async fn personal(session: &Session, services: &services::Services) -> Personal {
+    let user = match current_user(session, &services.auth).await {
         Ok(user) => user,
         Err(e) => {
             tracing::warn!(error = %e, "could not read the session for the header");
-            None
+            return Personal::default();
         }
+    };
+    let owner = match &user {
+        Some(user) => Some(CartOwner::User(user.id)),
+        None => session
+            .get::<String>(CART_KEY)
+            .await
+            .ok()
+            .flatten()
+            .map(CartOwner::Guest),
+    };
+    let cart_count = match &owner {
+        Some(owner) => services.cart.count(owner).await.unwrap_or(0),
+        None => 0,
+    };
+    Personal { user, cart_count }
+}
+
+/// [`personal`] for the page being rendered.
+pub async fn personal_for_layout() -> Personal {
+    match (services(), session().await) {
+        (Ok(services), Ok(session)) => personal(&session, &services).await,
+        _ => Personal::default(),
     }
 }
 
@@ -229,17 +258,6 @@ pub async fn merge_guest_cart(session: &Session, user_id: i64) {
         }
         // The guest cart stays in the session and is merged at the next sign-in.
         Err(e) => tracing::warn!(error = %e, "could not merge the guest cart"),
-    }
-}
-
-/// Items in this visitor's cart, for the header; 0 when there is none or it is unreadable.
-pub async fn cart_count_for_layout() -> u32 {
-    let Ok(Some(owner)) = cart_owner(false).await else {
-        return 0;
-    };
-    match services() {
-        Ok(s) => s.cart.count(&owner).await.unwrap_or(0),
-        Err(_) => 0,
     }
 }
 

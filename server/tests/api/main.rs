@@ -6,3 +6,4 @@ mod helpers;
 mod orders;
 mod search;
 mod server_basics;
+mod shared_pages;

@@ -225,6 +225,8 @@ pub struct SearchService {
     catalog: CatalogService,
     fallback: fallback::Fallback,
     currency: Currency,
+    /// Counts changes applied to the index through this service (see [`Self::generation`]).
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SearchService {
@@ -235,7 +237,27 @@ impl SearchService {
             catalog: catalog.clone(),
             fallback: fallback::Fallback::default(),
             currency: catalog.currency(),
+            generation: Arc::default(),
         }
+    }
+
+    /// A number that changes after every change to the index made through this service,
+    /// once searches can see it. Results read while it stays the same are current — for
+    /// an index of this instance's own ([`Self::index_is_shared`] false), which only this
+    /// service writes.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Whether every instance uses one index (Meilisearch), which other instances change
+    /// without this one knowing when.
+    pub fn index_is_shared(&self) -> bool {
+        self.engine.shared()
+    }
+
+    fn changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// The engine's name ("embedded", "meilisearch").
@@ -342,7 +364,9 @@ impl SearchService {
         let rebuilt = async {
             let docs = self.documents(None).await?;
             let n = docs.len();
-            self.engine.replace_all(docs, progress).await?;
+            let replaced = self.engine.replace_all(docs, progress).await;
+            self.changed();
+            replaced?;
             // Changes the rebuild may have missed: committed while it ran, or by a
             // transaction that began shortly before it.
             let changed = sqlx::query_scalar!(
@@ -378,7 +402,10 @@ impl SearchService {
             .copied()
             .filter(|id| !found.contains(id))
             .collect();
-        self.engine.apply(docs, gone).await
+        let applied = self.engine.apply(docs, gone).await;
+        // Also after a failure: part of the change may have become visible.
+        self.changed();
+        applied
     }
 
     /// Keeps this instance's own index in step with changes announced by any instance
