@@ -51,28 +51,33 @@ email="bench-$(date +%s)-$$@example.com"
 post "$JARS/user" /api/register --data-urlencode "email=$email" -d password=bench-password-1234 -d name=Bench
 post "$JARS/user" /api/cart_add --data-urlencode "sku=$SKU" -d quantity=1
 GUEST="$(session_cookie "$JARS/guest")"
-USER="$(session_cookie "$JARS/user")"
-[ -n "$GUEST" ] && [ -n "$USER" ] || die "could not get session cookies (cart add / register failed)"
-curl -fs -H "Cookie: $GUEST" "$BASE/c/clothing" | grep -q 'data-testid="cart-count">2<' ||
-  die "the guest shopper's page does not show their cart"
-curl -fs -H "Cookie: $USER" "$BASE/c/clothing" | grep -q 'Hi, Bench' ||
-  die "the signed-in shopper's page does not greet them"
+MEMBER="$(session_cookie "$JARS/user")"
+[ -n "$GUEST" ] && [ -n "$MEMBER" ] || die "could not get session cookies (cart add / register failed)"
+page="$(curl -fs -H "Cookie: $GUEST" "$BASE/c/clothing")"
+grep -q 'data-testid="cart-count"[^>]*>2<' <<<"$page" || die "the guest shopper's page does not show their cart"
+page="$(curl -fs -H "Cookie: $MEMBER" "$BASE/c/clothing")"
+grep -q 'Hi, Bench' <<<"$page" || die "the signed-in shopper's page does not greet them"
 
 # First-time searches: each request asks for a page no one asked for before (the `n`
 # parameter is new every time), so each is searched and rendered in full.
 cat >"$JARS/first-time.lua" <<'LUA'
 local words = {"everyday", "linen", "shirt", "blue", "wool", "cotton", "mug", "lamp", "jacket", "oak", "ceramic", "bag"}
-local n = 0
+local n, id = 0, 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
 request = function()
   n = n + 1
-  return wrk.format("GET", "/search?q=" .. words[(n % #words) + 1] .. "&n=" .. n)
+  return wrk.format("GET", "/search?q=" .. words[(n % #words) + 1] .. "&t=" .. id .. "&n=" .. n)
 end
 LUA
 
 rows=(
   "category page|/c/clothing|"
   "category page, shopper with a cart (session)|/c/clothing|Cookie: $GUEST"
-  "category page, signed-in shopper|/c/clothing|Cookie: $USER"
+  "category page, signed-in shopper|/c/clothing|Cookie: $MEMBER"
   "category, sorted + filtered, page 2|/c/clothing?sort=price-asc&in_stock=1&page=2|"
   "product page|$PRODUCT|"
   "home page|/|"

@@ -16,7 +16,8 @@
 //!   from Redis). The page's gzip encoding is kept in pieces that end on a byte boundary
 //!   (deflate sync flushes), so a shopper's page is the kept pieces with their parts in
 //!   between as stored deflate blocks: nothing is compressed per request. Brotli streams
-//!   cannot be joined that way, so shoppers with a session are sent gzip.
+//!   cannot be joined that way, so shoppers with a session are sent gzip. Their pages are
+//!   `Cache-Control: private, no-cache`.
 //!
 //! Search pages are kept only with an index of this instance's own (embedded): a shared
 //! index (Meilisearch) is changed by other instances without this one knowing when.
@@ -38,15 +39,21 @@ use tower_sessions::Session;
 const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Pages larger than this are served but not kept.
 const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
+/// How long a kept search results page may be reused at most (see [`Tag`]).
+const SEARCH_PERIOD_SECS: u64 = 300;
 /// Largest body this middleware will buffer at all.
 const MAX_BUFFER_BYTES: usize = 64 * 1024 * 1024;
 
 /// What a kept page was rendered from: the catalog's generation and, for search results,
-/// the search index's (0 for other pages).
+/// the search index's and the 5-minute period (0 for other pages): a results page without
+/// results shows popular products and spelling suggestions, which the search service keeps
+/// for 5 minutes without hearing of catalog writes, so a kept results page is never older
+/// than its period.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct Tag {
     catalog: u64,
     search: u64,
+    period: u64,
 }
 
 /// A stretch of a shared page between personal parts.
@@ -178,20 +185,15 @@ fn accepted_codings(headers: &HeaderMap) -> (bool, bool) {
     (accepts("br"), accepts("gzip"))
 }
 
-fn compress(body: &[u8]) -> std::io::Result<(Bytes, Bytes)> {
+/// `body` in brotli (quality 9: compressed once per kept page).
+fn brotli(body: &[u8]) -> std::io::Result<Bytes> {
     use std::io::Write;
-    let mut gz = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::default(),
-    );
-    gz.write_all(body)?;
-    let gzip = gz.finish()?;
     let mut br = Vec::with_capacity(body.len() / 4);
     {
         let mut writer = brotli::CompressorWriter::new(&mut br, 4096, 9, 22);
         writer.write_all(body)?;
     }
-    Ok((Bytes::from(gzip), Bytes::from(br)))
+    Ok(Bytes::from(br))
 }
 
 /// `raw` as raw deflate ending in a sync flush: byte-aligned and not final, so other
@@ -360,13 +362,21 @@ impl PageCache {
     }
 
     fn tag(&self, path: &str) -> Tag {
+        let catalog = self.services.catalog.generation();
+        if path != "/search" {
+            return Tag {
+                catalog,
+                search: 0,
+                period: 0,
+            };
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         Tag {
-            catalog: self.services.catalog.generation(),
-            search: if path == "/search" {
-                self.services.search.generation()
-            } else {
-                0
-            },
+            catalog,
+            search: self.services.search.generation(),
+            period: now / SEARCH_PERIOD_SECS,
         }
     }
 
@@ -404,9 +414,11 @@ fn html(body: Bytes, coding: Coding, personal: bool, cache: &'static str) -> Res
         Coding::Identity => None,
     };
     if personal {
+        // Never in a shared cache; a browser may keep it for going back (bfcache) but
+        // asks again before reusing it.
         headers.insert(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
+            HeaderValue::from_static("private, no-cache"),
         );
     }
     headers.insert("x-page-cache", HeaderValue::from_static(cache));
@@ -514,11 +526,7 @@ async fn shared_page(
         let anonymous_part = |slot| parts_cache.get(&signed_out, slot);
         let identity = splice_identity(&pieces, &anonymous_part);
         let gzip = splice_gzip(&pieces, &anonymous_part);
-        let brotli = if keep {
-            Some(compress(&identity)?.1)
-        } else {
-            None
-        };
+        let brotli = if keep { Some(brotli(&identity)?) } else { None };
         Ok(Page {
             tag,
             pieces,
@@ -596,6 +604,7 @@ mod tests {
     const TAG: Tag = Tag {
         catalog: 1,
         search: 0,
+        period: 0,
     };
 
     fn page(tag: Tag, len: usize) -> Arc<Page> {

@@ -805,7 +805,7 @@ async fn personal_pages_are_never_shared() {
     // copy for everyone, without them.
     let home = app.visit(&browser, "/").await;
     assert_eq!(home.texts("account-link"), ["Hi, Test"]);
-    assert_eq!(home.header("cache-control"), Some("private, no-store"));
+    assert_eq!(home.header("cache-control"), Some("private, no-cache"));
     let anonymous = app.visit(&app.browser(), "/").await;
     assert_eq!(anonymous.header("x-page-cache"), Some("hit"));
     assert!(anonymous.texts("account-link").is_empty());

@@ -376,7 +376,10 @@ async fn rendered_pages_are_reused_until_the_catalog_changes() {
     assert_eq!(with_cookie.status, 200);
     // From the shared copy ("miss" if the write's announcement made it stale once more).
     assert!(with_cookie.headers.get("x-page-cache").is_some());
-    assert!(with_cookie.headers.get("cache-control").is_none(), "not personal");
+    assert!(
+        with_cookie.headers.get("cache-control").is_none(),
+        "not personal"
+    );
 }
 
 #[tokio::test]
