@@ -80,8 +80,9 @@ struct Page {
 struct Encoded {
     identity: Bytes,
     gzip: Bytes,
-    /// Only for a page that is kept (compressing it costs more than rendering it).
-    brotli: Option<Bytes>,
+    /// Only for a page that is kept, compressed after the first response went out
+    /// (quality 9 costs more than rendering); until then, gzip is sent.
+    brotli: std::sync::OnceLock<Bytes>,
 }
 
 impl Page {
@@ -97,7 +98,8 @@ impl Page {
         pieces
             + self.anonymous.identity.len()
             + self.anonymous.gzip.len()
-            + self.anonymous.brotli.as_ref().map_or(0, Bytes::len)
+            // brotli is added later; counted as what it usually is.
+            + self.anonymous.identity.len() / 5
     }
 }
 
@@ -435,8 +437,8 @@ fn respond(
 ) -> Response {
     let (brotli, gzip) = accepts;
     match personal {
-        None if brotli && page.anonymous.brotli.is_some() => html(
-            page.anonymous.brotli.clone().unwrap_or_default(),
+        None if brotli && page.anonymous.brotli.get().is_some() => html(
+            page.anonymous.brotli.get().cloned().unwrap_or_default(),
             Coding::Brotli,
             false,
             cache,
@@ -515,10 +517,6 @@ async fn shared_page(
     let keep = parts.status == StatusCode::OK
         && !parts.headers.contains_key(header::SET_COOKIE)
         && body.len() <= MAX_PAGE_BYTES;
-    let render_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if let Ok(timing) = HeaderValue::from_str(&format!("render;dur={render_ms:.2}")) {
-        parts.headers.insert("server-timing", timing);
-    }
     let parts_cache = cache.parts.clone();
     let built = tokio::task::spawn_blocking(move || -> std::io::Result<Page> {
         let pieces = cut(&body)?;
@@ -526,14 +524,13 @@ async fn shared_page(
         let anonymous_part = |slot| parts_cache.get(&signed_out, slot);
         let identity = splice_identity(&pieces, &anonymous_part);
         let gzip = splice_gzip(&pieces, &anonymous_part);
-        let brotli = if keep { Some(brotli(&identity)?) } else { None };
         Ok(Page {
             tag,
             pieces,
             anonymous: Encoded {
                 identity,
                 gzip,
-                brotli,
+                brotli: std::sync::OnceLock::new(),
             },
         })
     })
@@ -548,8 +545,20 @@ async fn shared_page(
                 .into_response(),
         );
     };
+    // Server time of a page not kept yet: its render, cutting and gzip pieces.
+    let server_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(timing) = HeaderValue::from_str(&format!("render;dur={server_ms:.2}")) {
+        parts.headers.insert("server-timing", timing);
+    }
     let page = Arc::new(page);
     if keep {
+        let later = page.clone();
+        tokio::task::spawn_blocking(move || match brotli(&later.anonymous.identity) {
+            Ok(encoded) => {
+                let _ = later.anonymous.brotli.set(encoded);
+            }
+            Err(e) => tracing::warn!(error = %e, "brotli failed; the page is sent as gzip"),
+        });
         cache
             .store
             .put(key.to_owned(), page.clone(), || cache.tag(path));
@@ -614,8 +623,8 @@ mod tests {
             pieces: Vec::new(),
             anonymous: Encoded {
                 identity: body.clone(),
-                gzip: body.clone(),
-                brotli: Some(body),
+                gzip: body,
+                brotli: std::sync::OnceLock::new(),
             },
         })
     }
