@@ -11,7 +11,8 @@
 //!   it stale, so no page older than the last write is ever served, and a render that
 //!   overlapped a write is not kept.
 //! - **Personal parts per request.** A visitor without a session gets the page with the
-//!   signed-out parts, compressed once (brotli and gzip). A shopper with a session gets
+//!   signed-out parts, compressed once (gzip, and brotli once the page is asked for
+//!   again: most search queries are asked for once). A shopper with a session gets
 //!   the same page with their own parts rendered into the markers (their session read
 //!   from Redis). The page's gzip encoding is kept in pieces that end on a byte boundary
 //!   (deflate sync flushes), so a shopper's page is the kept pieces with their parts in
@@ -80,9 +81,39 @@ struct Page {
 struct Encoded {
     identity: Bytes,
     gzip: Bytes,
-    /// Only for a page that is kept, compressed after the first response went out
-    /// (quality 9 costs more than rendering); until then, gzip is sent.
+    /// Made once a kept page is asked for again (quality 9 costs more than rendering, and
+    /// many pages, such as most search queries, are asked for once); until then, gzip.
     brotli: std::sync::OnceLock<Bytes>,
+    brotli_started: std::sync::atomic::AtomicBool,
+}
+
+impl Encoded {
+    fn new(identity: Bytes, gzip: Bytes) -> Self {
+        Self {
+            identity,
+            gzip,
+            brotli: std::sync::OnceLock::new(),
+            brotli_started: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+/// Makes the page's brotli encoding in the background, the first time this is called.
+fn compress_later(page: &Arc<Page>) {
+    if page
+        .anonymous
+        .brotli_started
+        .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
+        return;
+    }
+    let page = page.clone();
+    tokio::task::spawn_blocking(move || match brotli(&page.anonymous.identity) {
+        Ok(encoded) => {
+            let _ = page.anonymous.brotli.set(encoded);
+        }
+        Err(e) => tracing::warn!(error = %e, "brotli failed; the page is sent as gzip"),
+    });
 }
 
 impl Page {
@@ -482,6 +513,7 @@ async fn shared_page(
 ) -> Shared {
     let tag = cache.tag(path);
     if let Some(page) = cache.store.get(key, tag) {
+        compress_later(&page);
         return Shared::Page(page, "hit", None);
     }
     // Rendered for everyone: no cookies and no session, whoever asked.
@@ -527,11 +559,7 @@ async fn shared_page(
         Ok(Page {
             tag,
             pieces,
-            anonymous: Encoded {
-                identity,
-                gzip,
-                brotli: std::sync::OnceLock::new(),
-            },
+            anonymous: Encoded::new(identity, gzip),
         })
     })
     .await;
@@ -552,13 +580,6 @@ async fn shared_page(
     }
     let page = Arc::new(page);
     if keep {
-        let later = page.clone();
-        tokio::task::spawn_blocking(move || match brotli(&later.anonymous.identity) {
-            Ok(encoded) => {
-                let _ = later.anonymous.brotli.set(encoded);
-            }
-            Err(e) => tracing::warn!(error = %e, "brotli failed; the page is sent as gzip"),
-        });
         cache
             .store
             .put(key.to_owned(), page.clone(), || cache.tag(path));
@@ -621,11 +642,7 @@ mod tests {
         Arc::new(Page {
             tag,
             pieces: Vec::new(),
-            anonymous: Encoded {
-                identity: body.clone(),
-                gzip: body,
-                brotli: std::sync::OnceLock::new(),
-            },
+            anonymous: Encoded::new(body.clone(), body),
         })
     }
 

@@ -9,8 +9,6 @@
 #[cfg(feature = "ssr")]
 use crate::components::memo::Memo;
 use crate::components::parts::PersonalPart;
-#[cfg(feature = "ssr")]
-use crate::components::personal::is_shared_render;
 use crate::components::personal::{Personal, Slot};
 use crate::components::search_box::SearchBox;
 #[cfg(feature = "ssr")]
@@ -55,11 +53,7 @@ pub async fn get_layout() -> Result<LayoutData, AppError> {
                 shop_name: s.settings.shop_name.clone(),
                 public_url: s.settings.public_url.clone(),
                 categories: s.catalog.top_categories().await?,
-                personal: if is_shared_render() {
-                    Personal::default()
-                } else {
-                    personal_for_layout().await
-                },
+                personal: personal_for_layout().await,
             })
         }
         .await,

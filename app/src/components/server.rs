@@ -185,15 +185,7 @@ pub async fn personal(session: &Session, services: &services::Services) -> Perso
             return Personal::default();
         }
     };
-    let owner = match &user {
-        Some(user) => Some(CartOwner::User(user.id)),
-        None => session
-            .get::<String>(CART_KEY)
-            .await
-            .ok()
-            .flatten()
-            .map(CartOwner::Guest),
-    };
+    let owner = existing_cart(session, user.as_ref()).await.ok().flatten();
     let cart_count = match &owner {
         Some(owner) => services.cart.count(owner).await.unwrap_or(0),
         None => 0,
@@ -201,8 +193,12 @@ pub async fn personal(session: &Session, services: &services::Services) -> Perso
     Personal { user, cart_count }
 }
 
-/// [`personal`] for the page being rendered.
+/// [`personal`] for the page being rendered; the signed-out state in a render shared by
+/// every shopper, which has no session.
 pub async fn personal_for_layout() -> Personal {
+    if is_shared_render() {
+        return Personal::default();
+    }
     match (services(), session().await) {
         (Ok(services), Ok(session)) => personal(&session, &services).await,
         _ => Personal::default(),
@@ -218,18 +214,14 @@ pub async fn cart_owner(create: bool) -> Result<Option<CartOwner>, AppError> {
         AppError::Unavailable(CartError::Unavailable.to_string())
     }
     // Sessions and carts share Redis: if it is down, say so about the cart.
-    if let Some(user) = current_user(&session, &s.auth)
+    let user = current_user(&session, &s.auth)
+        .await
+        .map_err(cart_unavailable)?;
+    if let Some(owner) = existing_cart(&session, user.as_ref())
         .await
         .map_err(cart_unavailable)?
     {
-        return Ok(Some(CartOwner::User(user.id)));
-    }
-    if let Some(id) = session
-        .get::<String>(CART_KEY)
-        .await
-        .map_err(cart_unavailable)?
-    {
-        return Ok(Some(CartOwner::Guest(id)));
+        return Ok(Some(owner));
     }
     if !create {
         return Ok(None);
@@ -240,6 +232,18 @@ pub async fn cart_owner(create: bool) -> Result<Option<CartOwner>, AppError> {
         .await
         .map_err(cart_unavailable)?;
     Ok(Some(CartOwner::Guest(id)))
+}
+
+/// The cart this visitor already has: the signed-in `user`'s, or the guest cart tied to
+/// the session.
+async fn existing_cart(
+    session: &Session,
+    user: Option<&UserSummary>,
+) -> Result<Option<CartOwner>, tower_sessions::session::Error> {
+    if let Some(user) = user {
+        return Ok(Some(CartOwner::User(user.id)));
+    }
+    Ok(session.get::<String>(CART_KEY).await?.map(CartOwner::Guest))
 }
 
 /// At sign-in: the visitor's cart moves into the user's.
