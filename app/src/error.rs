@@ -26,6 +26,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// The request clashes with what exists (a checkout form used for another cart).
+    #[error("{0}")]
+    Conflict(String),
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
     /// The request did not reach the server or its answer could not be read.
@@ -83,6 +86,7 @@ impl AppError {
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::TooManyRequests(_) => 429,
+            AppError::Conflict(_) => 409,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }
@@ -97,6 +101,7 @@ impl AppError {
             AppError::Unauthorized(_) => "Please sign in",
             AppError::Forbidden(_) => "Access denied",
             AppError::TooManyRequests(_) => "Too many attempts",
+            AppError::Conflict(_) => "This form is out of date",
             AppError::Internal | AppError::Transport(_) => "Something went wrong",
         }
     }
@@ -113,6 +118,30 @@ impl FromServerFnError for AppError {
                 AppError::BadRequest(format!("The request was malformed: {m}"))
             }
             other => AppError::Transport(other.to_string()),
+        }
+    }
+}
+
+/// Tells the client when to try again (`Retry-After`) on a throttled server function.
+#[cfg(feature = "ssr")]
+fn retry_after(secs: u64) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(value) = http::HeaderValue::from_str(&secs.to_string()) {
+            response.insert_header(http::header::RETRY_AFTER, value);
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<services::limits::LimitError> for AppError {
+    fn from(e: services::limits::LimitError) -> Self {
+        use services::limits::LimitError;
+        match e {
+            LimitError::Limited { retry_after_secs } => {
+                retry_after(retry_after_secs);
+                AppError::TooManyRequests(e.to_string())
+            }
+            LimitError::Unavailable => AppError::Unavailable(e.to_string()),
         }
     }
 }
@@ -144,7 +173,10 @@ impl From<services::auth::AuthError> for AppError {
             AuthError::Field(f) => AppError::Invalid(vec![f]),
             AuthError::Fields(v) => AppError::Invalid(v),
             e @ AuthError::InvalidCredentials => AppError::Unauthorized(e.to_string()),
-            e @ AuthError::Throttled { .. } => AppError::TooManyRequests(e.to_string()),
+            e @ AuthError::Throttled { retry_after_secs } => {
+                retry_after(retry_after_secs);
+                AppError::TooManyRequests(e.to_string())
+            }
             AuthError::ResetLink(problem) => AppError::BadRequest(problem.to_string()),
             AuthError::NotFound => AppError::NotFound("We could not find that.".into()),
             e @ AuthError::Unavailable => AppError::Unavailable(e.to_string()),
@@ -197,6 +229,15 @@ impl From<services::orders::OrderError> for AppError {
                 )
             }
             OrderError::Payment(p) => AppError::Unavailable(p.to_string()),
+            e @ OrderError::Throttled { retry_after_secs } => {
+                retry_after(retry_after_secs);
+                AppError::TooManyRequests(e.to_string())
+            }
+            e @ OrderError::TooManyUnpaid(_) => AppError::TooManyRequests(e.to_string()),
+            e @ (OrderError::KeyOfAnother | OrderError::KeyReused) => {
+                AppError::Conflict(e.to_string())
+            }
+            e @ OrderError::Unavailable => AppError::Unavailable(e.to_string()),
         }
     }
 }

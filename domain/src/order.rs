@@ -131,6 +131,10 @@ pub enum CartNotice {
     NoLongerAvailable {
         name: String,
     },
+    /// An order was placed from this cart but its lines had not left it yet.
+    OrderPlaced {
+        number: String,
+    },
 }
 
 impl CartNotice {
@@ -148,6 +152,9 @@ impl CartNotice {
             }
             CartNotice::NoLongerAvailable { name } => {
                 format!("{name} is no longer available and was removed from your cart.")
+            }
+            CartNotice::OrderPlaced { number } => {
+                format!("Your order {number} was placed; its items have left your cart.")
             }
         }
     }

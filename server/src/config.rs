@@ -28,6 +28,8 @@ pub struct Config {
     pub cookie_secure: bool,
     pub session_idle: std::time::Duration,
     pub auth: services::auth::AuthSettings,
+    /// Checkout throttles and the cap on open unpaid orders.
+    pub checkout: services::orders::CheckoutLimits,
     /// Take the client address from the last `X-Forwarded-For` entry (behind a proxy).
     pub trust_proxy: bool,
     /// Run the event worker in this process (off when workers run elsewhere).
@@ -147,7 +149,23 @@ impl Config {
                 .unwrap_or(u32::MAX),
             throttle_window: std::time::Duration::from_secs(number("AUTH_WINDOW_SECS", 900)?),
             session_absolute: days(number("SESSION_ABSOLUTE_DAYS", 30)?),
+            slow_down_after: u32::try_from(number("AUTH_SLOW_DOWN_AFTER", 5)?).unwrap_or(u32::MAX),
             ..defaults
+        };
+        let per_minute = |name: &'static str, default: u64| -> Result<_, ConfigError> {
+            Ok(services::limits::Rate::per_minute(
+                u32::try_from(number(name, default)?).unwrap_or(u32::MAX),
+            ))
+        };
+        let count = |name: &'static str, default: u64| -> Result<i64, ConfigError> {
+            Ok(i64::try_from(number(name, default)?).unwrap_or(i64::MAX))
+        };
+        let checkout = services::orders::CheckoutLimits {
+            per_network: per_minute("CHECKOUT_PER_IP_PER_MINUTE", 10)?,
+            per_email: per_minute("CHECKOUT_PER_EMAIL_PER_MINUTE", 5)?,
+            per_session: per_minute("CHECKOUT_PER_SESSION_PER_MINUTE", 5)?,
+            unpaid_per_email: count("UNPAID_ORDERS_PER_EMAIL", 5)?,
+            unpaid_per_network: count("UNPAID_ORDERS_PER_IP", 20)?,
         };
         Ok(Self {
             database_url: var(
@@ -168,6 +186,7 @@ impl Config {
             cookie_secure: flag("COOKIE_SECURE", public_url.starts_with("https://"))?,
             session_idle: days(number("SESSION_IDLE_DAYS", 7)?),
             auth,
+            checkout,
             trust_proxy: flag("TRUST_PROXY", false)?,
             event_worker: flag("EVENT_WORKER", true)?,
             search_index_dir: var("SEARCH_INDEX_DIR", ".data/search-index").into(),

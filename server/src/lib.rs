@@ -125,8 +125,7 @@ pub fn auth_service(
     .context("setting up e-mail (MAIL_OUTBOX / SMTP_URL / MAIL_FROM)")?;
     Ok(AuthService::new(
         pool,
-        redis,
-        &config.redis_prefix,
+        services::limits::RateLimiter::new(redis, &config.redis_prefix),
         mailer,
         config.auth.clone(),
         &config.shop_name,
@@ -420,7 +419,14 @@ impl Application {
             services::payments::Payments::new(vec![Arc::new(services::payments::ManualPayment {
                 shop_name: config.shop_name.clone(),
             })]);
-        let orders = OrderService::new(pool.clone(), catalog.clone(), payments);
+        let limits = services::limits::RateLimiter::new(redis.clone(), &config.redis_prefix);
+        let orders = OrderService::new(
+            pool.clone(),
+            catalog.clone(),
+            payments,
+            limits.clone(),
+            config.checkout.clone(),
+        );
         let search = open_search(&config, &catalog, pool.clone()).await?;
         let worker = services::events::EventWorker::new(
             pool.clone(),
@@ -442,11 +448,13 @@ impl Application {
             orders,
             search,
             auth,
+            limits,
             redis,
             settings: Arc::new(ShopSettings {
                 shop_name: config.shop_name.clone(),
                 public_url: config.public_url.clone(),
                 currency: config.currency,
+                lookup: services::orders::LookupLimits::default(),
             }),
         };
         let change_listener = Box::pin(

@@ -5,10 +5,12 @@ pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod events;
+pub mod limits;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod random;
+pub mod recency;
 pub mod search;
 
 use std::sync::Arc;
@@ -26,6 +28,8 @@ pub struct Services {
     pub cart: CartService,
     pub orders: OrderService,
     pub search: search::SearchService,
+    /// The shared rate limiter (Redis), for limits outside one service (order lookup).
+    pub limits: limits::RateLimiter,
     pub redis: redis::aio::ConnectionManager,
     pub settings: Arc<ShopSettings>,
 }
@@ -37,6 +41,7 @@ pub struct ShopSettings {
     /// Public base URL without a trailing slash, for canonical links and the sitemap.
     pub public_url: String,
     pub currency: domain::Currency,
+    pub lookup: orders::LookupLimits,
 }
 
 /// Embedded migrations, run by `server migrate`, `server serve` and the tests.

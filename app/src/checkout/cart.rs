@@ -5,7 +5,9 @@ use crate::components::error_view::ErrorView;
 use crate::components::forms::{action_error, FormAlert};
 use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 #[cfg(feature = "ssr")]
-use crate::components::server::{cart_owner, services, with_status};
+use crate::components::server::{
+    cart_owner, remember_order, services, session, settle_checkout, with_status,
+};
 use crate::error::AppError;
 use domain::CartView;
 use leptos::form::ActionForm;
@@ -154,7 +156,17 @@ pub async fn get_cart() -> Result<CartView, AppError> {
         async move {
             let s = services()?;
             match cart_owner(false).await? {
-                Some(owner) => Ok(s.cart.view(&owner).await?),
+                Some(owner) => {
+                    let placed = settle_checkout(&s, &owner).await?;
+                    let mut cart = s.cart.view(&owner).await?;
+                    if let Some(number) = placed {
+                        let session = session().await?;
+                        remember_order(&session, &number).await;
+                        cart.notices
+                            .push(domain::CartNotice::OrderPlaced { number });
+                    }
+                    Ok(cart)
+                }
                 None => Ok(CartView::empty(s.catalog.currency())),
             }
         }

@@ -8,7 +8,8 @@ use crate::components::forms::{action_error, Field, FormAlert};
 use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 #[cfg(feature = "ssr")]
 use crate::components::server::{
-    cart_owner, current_user, remember_order, services, session, with_status,
+    cart_owner, client_ip, current_user, merged_carts, remember_order, services, session,
+    settle_checkout, with_status,
 };
 use crate::error::AppError;
 use domain::account::COUNTRIES;
@@ -238,13 +239,22 @@ pub async fn get_checkout() -> Result<CheckoutPage, AppError> {
             let session = session().await?;
             let user = current_user(&session, &s.auth).await?;
             let owner = cart_owner(false).await?;
-            let cart = match &owner {
-                Some(owner) => s.cart.view(owner).await?,
-                None => domain::CartView::empty(s.catalog.currency()),
+            let Some(owner) = owner else {
+                return Err(services::orders::OrderError::EmptyCart.into());
             };
+            if let Some(number) = settle_checkout(&s, &owner).await? {
+                // This cart's last checkout placed an order: show it, not a second checkout.
+                remember_order(&session, &number).await;
+                leptos_axum::redirect(&format!("/order/{number}"));
+                return Err(AppError::Conflict(format!(
+                    "Your order {number} was already placed from this cart."
+                )));
+            }
+            let cart = s.cart.view(&owner).await?;
             if cart.lines.is_empty() {
                 return Err(services::orders::OrderError::EmptyCart.into());
             }
+            let idempotency_key = s.cart.checkout_key(&owner).await?;
             let addresses = match &user {
                 Some(u) => s.auth.addresses(u.id).await?,
                 None => Vec::new(),
@@ -263,7 +273,7 @@ pub async fn get_checkout() -> Result<CheckoutPage, AppError> {
                 email: user.as_ref().map(|u| u.email.clone()),
                 signed_in: user.is_some(),
                 addresses,
-                idempotency_key: services::random::hex(16).map_err(|_| AppError::Internal)?,
+                idempotency_key,
                 cart,
             })
         }
@@ -313,11 +323,16 @@ pub async fn place_order(
             let s = services()?;
             let session = session().await?;
             let user = current_user(&session, &s.auth).await?;
+            // No cart at all: nothing this visitor placed can hold the key either.
             let owner = cart_owner(false).await?.ok_or_else(|| {
                 AppError::BadRequest(
                     "Your cart is empty. Add something before checking out.".into(),
                 )
             })?;
+            let known_as = match &user {
+                Some(_) => merged_carts(&session).await,
+                None => Vec::new(),
+            };
             let saved = match (
                 &user,
                 address_id
@@ -366,6 +381,9 @@ pub async fn place_order(
                 .orders
                 .place(&services::orders::PlaceOrder {
                     idempotency_key,
+                    owner: owner.key(),
+                    known_as,
+                    client_ip: client_ip().await,
                     user_id: user.as_ref().map(|u| u.id),
                     email,
                     address,
@@ -374,12 +392,14 @@ pub async fn place_order(
                     lines,
                 })
                 .await?;
+            // From here on the order stands: nothing below may turn this into an error.
             if placed.created {
                 tracing::info!(order = %placed.number, "order placed");
-                // Only what was ordered leaves the cart; anything added meanwhile stays.
-                if let Err(e) = s.cart.remove_lines(&owner, &ordered).await {
-                    tracing::warn!(error = %e, "order placed but the cart could not be emptied");
-                }
+            }
+            // Only what was ordered leaves the cart (with the checkout's key); anything
+            // added meanwhile stays. If this fails, the cart's next view settles it.
+            if let Err(e) = s.cart.finish_checkout(&owner, &ordered).await {
+                tracing::warn!(order = %placed.number, error = %e, "order placed but the cart could not be emptied yet");
             }
             remember_order(&session, &placed.number).await;
             leptos_axum::redirect(&format!("/order/{}", placed.number));

@@ -161,12 +161,23 @@ pub async fn lookup_order(number: String, email: String) -> Result<(), AppError>
     with_status(
         async move {
             let s = services()?;
-            // Order numbers are sequential: without a limit, anyone knowing an e-mail
-            // address could walk through them.
-            s.auth
-                .limit_attempts(&format!("order-lookup:ip:{}", client_ip().await))
-                .await?;
+            // Order numbers are sequential: without limits, anyone knowing an e-mail
+            // address could walk through them, or try many addresses on one number.
             let number = number.trim().to_uppercase();
+            if number.is_empty() || number.len() > 32 {
+                return Err(AppError::field(
+                    "number",
+                    "Enter the order number from your confirmation e-mail, like EMP-1001.",
+                ));
+            }
+            let limits = &s.settings.lookup;
+            let network = services::limits::network_of(&client_ip().await);
+            s.limits
+                .hit(&format!("order-lookup:net:{network}"), limits.per_network)
+                .await?;
+            s.limits
+                .hit(&format!("order-lookup:number:{number}"), limits.per_number)
+                .await?;
             s.orders
                 .view(&number, &services::orders::Viewer::Guest { email })
                 .await?;

@@ -22,6 +22,9 @@ pub struct ClientIp(pub String);
 const AUTH_KEY: &str = "auth";
 const CART_KEY: &str = "cart";
 const ORDERS_KEY: &str = "orders";
+/// Guest carts this session merged into its account at sign-in (their checkouts still
+/// open their orders for it).
+const MERGED_KEY: &str = "merged_carts";
 
 /// Gives a server function's error its HTTP status (server_fn answers every error with
 /// 500 otherwise), so `/api/*` callers see 400/404/503 like page visitors do.
@@ -254,15 +257,49 @@ pub async fn merge_guest_cart(session: &Session, user_id: i64) {
     let Ok(s) = services() else { return };
     match s
         .cart
-        .merge(&CartOwner::Guest(id), &CartOwner::User(user_id))
+        .merge(&CartOwner::Guest(id.clone()), &CartOwner::User(user_id))
         .await
     {
         Ok(()) => {
+            let mut merged = merged_carts(session).await;
+            merged.push(CartOwner::Guest(id).key());
+            let skip = merged.len().saturating_sub(5);
+            merged.drain(..skip);
+            if let Err(e) = session.insert(MERGED_KEY, merged).await {
+                tracing::warn!(error = %e, "could not remember the merged cart");
+            }
             let _ = session.remove::<String>(CART_KEY).await;
         }
         // The guest cart stays in the session and is merged at the next sign-in.
         Err(e) => tracing::warn!(error = %e, "could not merge the guest cart"),
     }
+}
+
+/// The owner keys of guest carts this session merged into its account.
+pub async fn merged_carts(session: &Session) -> Vec<String> {
+    session
+        .get::<Vec<String>>(MERGED_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// A cart that still holds the lines of an order its checkout placed (the step after
+/// placing failed) gives them up now; returns that order's number.
+pub async fn settle_checkout(
+    s: &services::Services,
+    owner: &CartOwner,
+) -> Result<Option<String>, AppError> {
+    let Some(key) = s.cart.pending_checkout(owner).await? else {
+        return Ok(None);
+    };
+    let Some((number, skus)) = s.orders.placed_with(&key, &owner.key()).await? else {
+        return Ok(None);
+    };
+    s.cart.finish_checkout(owner, &skus).await?;
+    tracing::info!(order = %number, "a cart kept the lines of a placed order; settled");
+    Ok(Some(number))
 }
 
 /// Orders this browser placed or looked up, so their pages open without signing in.

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (one link step), real PostgreSQL and Redis.
 
+mod abuse;
 mod accounts;
 mod catalog_pages;
 mod helpers;

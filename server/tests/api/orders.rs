@@ -45,11 +45,16 @@ fn address() -> AddressInput {
     }
 }
 
+/// An order from its own buyer (cart, address and e-mail), so only the tests about the
+/// checkout limits ever meet them.
 fn order_for(key: &str, sku: &str, qty: u32) -> PlaceOrder {
     PlaceOrder {
         idempotency_key: key.into(),
+        owner: format!("guest:{key}"),
+        known_as: Vec::new(),
+        client_ip: format!("test-client-{key}"),
         user_id: None,
-        email: "ada@example.com".into(),
+        email: format!("ada-{}@example.com", key.to_lowercase()),
         address: address(),
         shipping_code: "standard".into(),
         payment_code: "manual".into(),

@@ -6,8 +6,8 @@
 mod addresses;
 pub mod password;
 pub mod session;
-pub mod throttle;
 
+use crate::limits::{network_of, LimitError, Rate, RateLimiter};
 use crate::notifications::{templates, Mailer};
 use domain::account::AdminOverview;
 use domain::{Email, FieldError, Role, UserSummary};
@@ -16,7 +16,6 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
-use throttle::{Limit, Throttle};
 
 /// The longest a Redis call of the accounts service (and the session store) may take before it counts as down.
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -33,7 +32,7 @@ pub enum AuthError {
     /// Wrong password or unknown e-mail: deliberately the same answer.
     #[error("The e-mail or password is incorrect.")]
     InvalidCredentials,
-    #[error("Too many attempts. Please try again in {retry_after_secs} s.")]
+    #[error("Too many attempts. Please try again in {}.", crate::limits::wait_words(*retry_after_secs))]
     Throttled { retry_after_secs: u64 },
     #[error("{0}")]
     ResetLink(ResetLinkProblem),
@@ -46,6 +45,15 @@ pub enum AuthError {
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<LimitError> for AuthError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Limited { retry_after_secs } => AuthError::Throttled { retry_after_secs },
+            LimitError::Unavailable => AuthError::Unavailable,
+        }
+    }
 }
 
 impl From<FieldError> for AuthError {
@@ -81,10 +89,16 @@ impl std::fmt::Display for ResetLinkProblem {
 /// Limits and lifetimes, from configuration.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// Sign-in attempts per e-mail address per window.
+    /// Failed sign-ins per (account, client network) pair per window; then that pair
+    /// alone is refused until the window allows another.
     pub sign_in_per_account: u32,
-    /// Sign-in attempts per IP address per window.
+    /// Sign-in attempts per client network (an IPv4 address or an IPv6 /64) per window.
     pub sign_in_per_ip: u32,
+    /// Failures per account from all sources after which every sign-in to it is slowed
+    /// down (never refused, so strangers cannot lock the owner out).
+    pub slow_down_after: u32,
+    /// The longest that slow-down gets.
+    pub slow_down_max: Duration,
     /// Registrations and reset requests per IP address per window.
     pub register_per_ip: u32,
     /// Reset e-mails per address per window.
@@ -100,6 +114,8 @@ impl Default for AuthSettings {
         Self {
             sign_in_per_account: 5,
             sign_in_per_ip: 30,
+            slow_down_after: 5,
+            slow_down_max: Duration::from_secs(3),
             register_per_ip: 10,
             reset_per_account: 3,
             throttle_window: Duration::from_secs(15 * 60),
@@ -113,7 +129,7 @@ impl Default for AuthSettings {
 #[derive(Clone)]
 pub struct AuthService {
     pool: PgPool,
-    throttle: Throttle,
+    limiter: RateLimiter,
     mailer: Mailer,
     settings: Arc<AuthSettings>,
     shop_name: Arc<str>,
@@ -169,8 +185,7 @@ fn email_taken_or(e: sqlx::Error) -> AuthError {
 impl AuthService {
     pub fn new(
         pool: PgPool,
-        redis: redis::aio::ConnectionManager,
-        redis_prefix: &str,
+        limiter: RateLimiter,
         mailer: Mailer,
         settings: AuthSettings,
         shop_name: &str,
@@ -178,7 +193,7 @@ impl AuthService {
     ) -> Self {
         Self {
             pool,
-            throttle: Throttle::new(redis, redis_prefix),
+            limiter,
             mailer,
             settings: Arc::new(settings),
             shop_name: shop_name.into(),
@@ -194,11 +209,16 @@ impl AuthService {
         &self.mailer
     }
 
-    fn limit(&self, max: u32) -> Limit {
-        Limit {
-            max,
-            window: self.settings.throttle_window,
-        }
+    fn rate(&self, count: u32) -> Rate {
+        Rate::new(count, self.settings.throttle_window)
+    }
+
+    /// The growing wait before checking a password once an account has seen `failures`
+    /// failed sign-ins from anywhere: 250 ms doubling per failure past the threshold, capped.
+    fn slow_down(&self, failures: u32) -> Option<Duration> {
+        let past = failures.checked_sub(self.settings.slow_down_after)?;
+        let wait = Duration::from_millis(250).saturating_mul(2u32.saturating_pow(past.min(16)));
+        Some(wait.min(self.settings.slow_down_max))
     }
 
     /// Creates a customer account. Throttled per IP.
@@ -212,10 +232,10 @@ impl AuthService {
         let email = Email::parse(email)?;
         let name = domain::account::parse_name(name)?;
         password::check_new_password(password, email.as_str())?;
-        self.throttle
+        self.limiter
             .hit(
-                &format!("register:ip:{client_ip}"),
-                self.limit(self.settings.register_per_ip),
+                &format!("register:net:{}", network_of(client_ip)),
+                self.rate(self.settings.register_per_ip),
             )
             .await?;
         self.insert_user(&email, password, &name, Role::Customer)
@@ -248,9 +268,14 @@ impl AuthService {
         })
     }
 
-    /// Checks an e-mail and password. Throttled per IP and per e-mail address (known or
-    /// not, so the limit reveals nothing); an unknown address costs the same hashing work
-    /// and gets the same answer as a wrong password.
+    /// Checks an e-mail and password.
+    ///
+    /// Limits: attempts per client network; failures per (account, network) pair, which
+    /// refuse that pair only; failures per account from anywhere, which slow every
+    /// sign-in to it down (capped) instead of refusing, so nobody can lock an owner out
+    /// by failing on purpose. A success clears its pair. An unknown address costs the
+    /// same hashing work and gets the same answer as a wrong password, and is counted
+    /// the same way, so the limits reveal nothing either.
     pub async fn sign_in(
         &self,
         client_ip: &str,
@@ -261,16 +286,23 @@ impl AuthService {
         if password.is_empty() {
             return Err(FieldError::new("password", "Enter your password.").into());
         }
-        self.throttle
+        let network = network_of(client_ip);
+        self.limiter
             .hit(
-                &format!("signin:ip:{client_ip}"),
-                self.limit(self.settings.sign_in_per_ip),
+                &format!("signin:net:{network}"),
+                self.rate(self.settings.sign_in_per_ip),
             )
             .await?;
-        let account_key = format!("signin:account:{}", email.as_str());
-        self.throttle
-            .hit(&account_key, self.limit(self.settings.sign_in_per_account))
-            .await?;
+        let pair_key = format!("signin:fail:{}:{network}", email.as_str());
+        let pair_rate = self.rate(self.settings.sign_in_per_account);
+        self.limiter.check(&pair_key, pair_rate).await?;
+        let account_key = format!("signin:fail:{}", email.as_str());
+        // Counts far past the slow-down threshold, so the delay can keep growing.
+        let account_rate = self.rate(self.settings.slow_down_after.saturating_add(20));
+        let failures = self.limiter.level(&account_key, account_rate).await?.recent;
+        if let Some(wait) = self.slow_down(failures) {
+            tokio::time::sleep(wait).await;
+        }
         let row = sqlx::query!(
             "SELECT id, email, name, role, auth_epoch, password_hash FROM users WHERE email = $1",
             email.as_str()
@@ -285,7 +317,7 @@ impl AuthService {
             password::verify(password.to_owned(), PasswordHashString::from_db(hash)).await?;
         match row {
             Some(r) if found && matches => {
-                self.throttle.clear(&account_key).await;
+                self.limiter.reset(&pair_key).await;
                 let row = UserRow {
                     id: r.id,
                     email: r.email,
@@ -298,7 +330,13 @@ impl AuthService {
                     auth_epoch: row.auth_epoch,
                 })
             }
-            _ => Err(AuthError::InvalidCredentials),
+            _ => {
+                // The pair's own limit refuses only once it is already full (checked
+                // above); the account count is a measure, never a refusal.
+                let _ = self.limiter.hit(&pair_key, pair_rate).await;
+                let _ = self.limiter.hit(&account_key, account_rate).await;
+                Err(AuthError::InvalidCredentials)
+            }
         }
     }
 
@@ -320,10 +358,10 @@ impl AuthService {
     /// Checks the signed-in user's own password; throttled like sign-in, so a borrowed
     /// session cannot be used to guess it.
     async fn check_current_password(&self, user_id: i64, current: &str) -> Result<(), AuthError> {
-        self.throttle
+        self.limiter
             .hit(
                 &format!("pwcheck:user:{user_id}"),
-                self.limit(self.settings.sign_in_per_account),
+                self.rate(self.settings.sign_in_per_account),
             )
             .await?;
         let hash = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", user_id)
@@ -429,16 +467,16 @@ impl AuthService {
         email: &str,
     ) -> Result<(), AuthError> {
         let email = Email::parse(email)?;
-        self.throttle
+        self.limiter
             .hit(
-                &format!("reset:ip:{client_ip}"),
-                self.limit(self.settings.register_per_ip),
+                &format!("reset:net:{}", network_of(client_ip)),
+                self.rate(self.settings.register_per_ip),
             )
             .await?;
-        self.throttle
+        self.limiter
             .hit(
                 &format!("reset:account:{}", email.as_str()),
-                self.limit(self.settings.reset_per_account),
+                self.rate(self.settings.reset_per_account),
             )
             .await?;
         let Some(user_id) =
@@ -530,10 +568,10 @@ impl AuthService {
         token: &str,
         new_password: &str,
     ) -> Result<UserSummary, AuthError> {
-        self.throttle
+        self.limiter
             .hit(
-                &format!("reset-use:ip:{client_ip}"),
-                self.limit(self.settings.sign_in_per_ip),
+                &format!("reset-use:net:{}", network_of(client_ip)),
+                self.rate(self.settings.sign_in_per_ip),
             )
             .await?;
         let email = self.check_reset_link(token).await?;
@@ -592,14 +630,6 @@ impl AuthService {
         password::check_new_password(password, email.as_str())?;
         self.insert_user(&email, password, "", Role::Admin).await?;
         Ok(true)
-    }
-
-    /// Counts an attempt at something guessable (an order lookup) against the per-IP
-    /// sign-in limit; over it, `Throttled`.
-    pub async fn limit_attempts(&self, key: &str) -> Result<(), AuthError> {
-        self.throttle
-            .hit(key, self.limit(self.settings.sign_in_per_ip))
-            .await
     }
 
     /// Figures for the admin dashboard.

@@ -1,7 +1,13 @@
 //! Shopping carts in Redis: one hash per cart (`<prefix>cart:guest:<id>` for a visitor's
 //! session, `<prefix>cart:user:<id>` for a signed-in shopper), field = SKU, value = the
 //! quantity, the price seen when it was added, and when it was added. Every key expires:
-//! guest carts 7 days after their last change, user carts 90 days.
+//! guest carts 7 days after their last change, user carts 90 days. One more field,
+//! `@checkout`, holds the idempotency key of the checkout in progress; it leaves with the
+//! ordered lines, so a cart that kept them (a failure right after placing) is settled
+//! on its next view instead of being ordered twice.
+//!
+//! Adding is one Lua script (read, check against the limits and the stock, write), so two
+//! tabs adding at once never lose an increment.
 //!
 //! Prices and stock are never trusted from the cart: every view re-reads them from the
 //! catalog and tells the shopper what changed.
@@ -26,6 +32,45 @@ pub enum CartOwner {
     Guest(String),
     User(i64),
 }
+
+impl CartOwner {
+    /// A stable name for the owner (what an order records as having placed it).
+    pub fn key(&self) -> String {
+        match self {
+            CartOwner::Guest(id) => format!("guest:{id}"),
+            CartOwner::User(id) => format!("user:{id}"),
+        }
+    }
+}
+
+/// The cart's field holding the checkout's idempotency key (SKUs never start with `@`).
+const CHECKOUT_FIELD: &str = "@checkout";
+
+// KEYS[1]: the cart. ARGV: sku, quantity to add, most of one line, units in stock, most
+// lines, unit price, now (ms), ttl (s). Answers {outcome, quantity already in the cart}.
+const ADD_LINE: &str = r#"
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local q, t = 0, ARGV[7]
+if current then
+  local ok, line = pcall(cjson.decode, current)
+  if ok and type(line) == 'table' and tonumber(line.q) then
+    q = tonumber(line.q)
+    t = string.format('%.0f', tonumber(line.t) or tonumber(ARGV[7]))
+  end
+else
+  local lines = 0
+  for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(field, 1, 1) ~= '@' then lines = lines + 1 end
+  end
+  if lines >= tonumber(ARGV[5]) then return {'lines', 0} end
+end
+local wanted = q + tonumber(ARGV[2])
+if wanted > tonumber(ARGV[3]) then return {'line', q} end
+if wanted > tonumber(ARGV[4]) then return {'stock', q} end
+redis.call('HSET', KEYS[1], ARGV[1], string.format('{"q":%d,"p":%s,"t":%s}', wanted, ARGV[6], t))
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+return {'ok', wanted}
+"#;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CartError {
@@ -97,6 +142,7 @@ pub struct CartService {
     redis: ConnectionManager,
     prefix: String,
     catalog: CatalogService,
+    add_line: std::sync::Arc<redis::Script>,
 }
 
 async fn bounded<T>(
@@ -121,6 +167,7 @@ impl CartService {
             redis,
             prefix: format!("{prefix}cart:"),
             catalog,
+            add_line: std::sync::Arc::new(redis::Script::new(ADD_LINE)),
         }
     }
 
@@ -149,6 +196,7 @@ impl CartService {
         let (raw,): (HashMap<String, String>,) = bounded(pipe.query_async(&mut redis)).await?;
         Ok(raw
             .into_iter()
+            .filter(|(sku, _)| !sku.starts_with('@'))
             .filter_map(|(sku, v)| serde_json::from_str(&v).ok().map(|s| (sku, s)))
             .collect())
     }
@@ -215,34 +263,75 @@ impl CartService {
     }
 
     /// Adds `quantity` of a variant. Refused with a message when that would exceed the
-    /// stock (counting what is already in the cart) or the cart's limits.
+    /// stock (counting what is already in the cart) or the cart's limits. The check and
+    /// the write are one atomic step in Redis.
     pub async fn add(&self, owner: &CartOwner, sku: &str, quantity: u32) -> Result<(), CartError> {
-        let variant = self.buyable(sku).await?;
-        let lines = self.read(owner).await?;
-        let in_cart = lines.get(&variant.sku).map_or(0, |s| s.q);
-        if !lines.contains_key(&variant.sku) && lines.len() >= MAX_CART_LINES {
-            return Err(CartError::Invalid(format!(
-                "Your cart can hold up to {MAX_CART_LINES} different items."
-            )));
-        }
-        let wanted = in_cart + quantity;
-        if wanted > MAX_LINE_QUANTITY {
+        if quantity == 0 || quantity > MAX_LINE_QUANTITY {
             return Err(CartError::Invalid(format!(
                 "You can order at most {MAX_LINE_QUANTITY} of one item."
             )));
         }
-        if wanted > available_units(&variant) {
-            return Err(CartError::Invalid(stock_message(&variant, in_cart)));
+        let variant = self.buyable(sku).await?;
+        let mut redis = self.redis.clone();
+        let mut invocation = self.add_line.prepare_invoke();
+        invocation
+            .key(self.key(owner))
+            .arg(&variant.sku)
+            .arg(quantity)
+            .arg(MAX_LINE_QUANTITY)
+            .arg(available_units(&variant))
+            .arg(MAX_CART_LINES)
+            .arg(variant.price.amount_minor())
+            .arg(chrono::Utc::now().timestamp_millis())
+            .arg(Self::ttl_secs_of(owner));
+        let (outcome, in_cart): (String, u32) =
+            bounded(invocation.invoke_async(&mut redis)).await?;
+        match outcome.as_str() {
+            "ok" => Ok(()),
+            "lines" => Err(CartError::Invalid(format!(
+                "Your cart can hold up to {MAX_CART_LINES} different items."
+            ))),
+            "line" => Err(CartError::Invalid(format!(
+                "You can order at most {MAX_LINE_QUANTITY} of one item."
+            ))),
+            _ => Err(CartError::Invalid(stock_message(&variant, in_cart))),
         }
-        let t = lines
-            .get(&variant.sku)
-            .map_or_else(|| chrono::Utc::now().timestamp_millis(), |s| s.t);
-        let stored = Stored {
-            q: wanted,
-            p: variant.price.amount_minor(),
-            t,
-        };
-        self.write(owner, &[(variant.sku, stored)], &[]).await
+    }
+
+    /// The idempotency key of this cart's checkout: the one in progress, or a new one.
+    pub async fn checkout_key(&self, owner: &CartOwner) -> Result<String, CartError> {
+        let fresh = crate::random::hex(16).map_err(|e| CartError::Invalid(e.to_string()))?;
+        let key = self.key(owner);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset_nx(&key, CHECKOUT_FIELD, &fresh)
+            .ignore()
+            .hget(&key, CHECKOUT_FIELD)
+            .expire(&key, Self::ttl_secs_of(owner))
+            .ignore();
+        let mut redis = self.redis.clone();
+        let (stored,): (Option<String>,) = bounded(pipe.query_async(&mut redis)).await?;
+        Ok(stored.unwrap_or(fresh))
+    }
+
+    /// The idempotency key of a checkout in progress, if any (no write).
+    pub async fn pending_checkout(&self, owner: &CartOwner) -> Result<Option<String>, CartError> {
+        let mut redis = self.redis.clone();
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(self.key(owner)).arg(CHECKOUT_FIELD);
+        bounded(cmd.query_async(&mut redis)).await
+    }
+
+    /// After placing: the ordered lines and the checkout's key leave the cart together
+    /// (anything added meanwhile stays).
+    pub async fn finish_checkout(
+        &self,
+        owner: &CartOwner,
+        skus: &[String],
+    ) -> Result<(), CartError> {
+        let mut fields: Vec<String> = skus.to_vec();
+        fields.push(CHECKOUT_FIELD.to_owned());
+        self.write(owner, &[], &fields).await
     }
 
     /// Sets the quantity of a line already in the cart.
@@ -275,11 +364,6 @@ impl CartService {
             return Err(CartError::UnknownSku);
         }
         self.write(owner, &[], &[sku]).await
-    }
-
-    /// Takes out the given lines (after they were ordered); anything added meanwhile stays.
-    pub async fn remove_lines(&self, owner: &CartOwner, skus: &[String]) -> Result<(), CartError> {
-        self.write(owner, &[], skus).await
     }
 
     /// Deletes the whole cart.

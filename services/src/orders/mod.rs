@@ -5,15 +5,24 @@
 //! are re-read under the lock, stock is decremented only where enough remains (and a CHECK
 //! constraint backs that up), and the order, its lines, its totals and an `order.placed`
 //! event are written in the same transaction. A retried or double-submitted checkout
-//! carries the same idempotency key and gets the same order back.
+//! carries the same idempotency key and gets the same order back, but only the cart owner
+//! that placed it does: anyone else presenting the key gets a conflict and nothing of the
+//! order. Once the transaction commits, the order stands: nothing after it (the payment
+//! provider, recording its reference) can turn the answer into a failure.
+//!
+//! Checkouts are throttled per client network, per cart owner and per e-mail, and open
+//! unpaid orders are capped per e-mail and per network, so nobody can hold the stock
+//! hostage with orders they never pay.
 
 use crate::catalog::CatalogService;
+use crate::limits::{network_of, LimitError, Rate, RateLimiter};
 use crate::payments::{PaymentRequest, Payments};
 use domain::order::{OrderAction, OrderLine, Quote, MAX_LINE_QUANTITY};
 use domain::{
     Address, AddressInput, Currency, Email, FieldError, Money, OrderStatus, OrderSummary,
     OrderView, ShippingOption,
 };
+use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::collections::BTreeMap;
 
@@ -36,12 +45,87 @@ pub enum OrderError {
     Database(#[from] sqlx::Error),
     #[error("{0}")]
     Payment(#[from] crate::payments::PaymentError),
+    #[error("Too many checkout attempts. Please try again in {}.", crate::limits::wait_words(*retry_after_secs))]
+    Throttled { retry_after_secs: u64 },
+    /// The cap on open unpaid orders was reached; the message says how to go on.
+    #[error("{0}")]
+    TooManyUnpaid(&'static str),
+    /// The idempotency key belongs to an order of another cart owner.
+    #[error(
+        "This checkout form does not belong to your cart. Reload the checkout page and try again."
+    )]
+    KeyOfAnother,
+    /// The key already placed an order, and the cart has changed since.
+    #[error("This checkout form was already used to place an order, and your cart has changed since. Reload the checkout page to place a new order.")]
+    KeyReused,
+    #[error("Checkout is temporarily unavailable. Please try again in a few minutes.")]
+    Unavailable,
+}
+
+impl From<LimitError> for OrderError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Limited { retry_after_secs } => OrderError::Throttled { retry_after_secs },
+            LimitError::Unavailable => OrderError::Unavailable,
+        }
+    }
+}
+
+const UNPAID_PER_EMAIL: &str = "We cannot take another order for this e-mail address until its earlier orders are paid or cancelled. Each order's confirmation e-mail has a link to its page, where it can be paid or cancelled.";
+const UNPAID_PER_NETWORK: &str = "Too many unpaid orders were placed from your network. Pay or cancel them from the links in their confirmation e-mails, then try again.";
+
+/// Limits on guest order lookups (number + e-mail), which could otherwise be guessed.
+#[derive(Debug, Clone)]
+pub struct LookupLimits {
+    pub per_network: Rate,
+    /// Tries on one order number, from anywhere.
+    pub per_number: Rate,
+}
+
+impl Default for LookupLimits {
+    fn default() -> Self {
+        Self {
+            per_network: Rate::new(30, std::time::Duration::from_secs(15 * 60)),
+            per_number: Rate::new(10, std::time::Duration::from_secs(60 * 60)),
+        }
+    }
+}
+
+/// Checkout throttles and caps (each a setting).
+#[derive(Debug, Clone)]
+pub struct CheckoutLimits {
+    /// Order attempts per client network (an IPv4 address or an IPv6 /64).
+    pub per_network: Rate,
+    pub per_email: Rate,
+    /// Per cart owner: a visitor's session, or a signed-in account.
+    pub per_session: Rate,
+    /// Open unpaid orders per e-mail address.
+    pub unpaid_per_email: i64,
+    pub unpaid_per_network: i64,
+}
+
+impl Default for CheckoutLimits {
+    fn default() -> Self {
+        Self {
+            per_network: Rate::per_minute(10),
+            per_email: Rate::per_minute(5),
+            per_session: Rate::per_minute(5),
+            unpaid_per_email: 5,
+            unpaid_per_network: 20,
+        }
+    }
 }
 
 /// Everything a checkout submits.
 #[derive(Debug, Clone)]
 pub struct PlaceOrder {
     pub idempotency_key: String,
+    /// The cart owner placing it (`CartOwner::key`): the only one the key will open for.
+    pub owner: String,
+    /// Earlier owners the caller also is (a guest cart merged into the account at
+    /// sign-in), so a shopper who signs in between two submits still gets their order.
+    pub known_as: Vec<String>,
+    pub client_ip: String,
     pub user_id: Option<i64>,
     pub email: String,
     pub address: AddressInput,
@@ -104,6 +188,56 @@ pub struct OrderService {
     pool: PgPool,
     catalog: CatalogService,
     payments: Payments,
+    limiter: RateLimiter,
+    limits: std::sync::Arc<CheckoutLimits>,
+}
+
+/// An order an idempotency key already placed, with what it is bound to.
+struct KeyHolder {
+    placed: PlacedOrder,
+    placed_by: Option<String>,
+    fingerprint: Option<String>,
+}
+
+impl KeyHolder {
+    /// The order, if `order` may have it: the same owner, and the same cart (or an
+    /// emptied one: the first submit took the lines out).
+    fn claim(
+        self,
+        order: &PlaceOrder,
+        fingerprint: Option<&str>,
+    ) -> Result<PlacedOrder, OrderError> {
+        let ours = self
+            .placed_by
+            .as_deref()
+            .is_some_and(|by| by == order.owner || order.known_as.iter().any(|k| k == by));
+        if !ours {
+            return Err(OrderError::KeyOfAnother);
+        }
+        if fingerprint.is_some() && fingerprint != self.fingerprint.as_deref() {
+            return Err(OrderError::KeyReused);
+        }
+        Ok(self.placed)
+    }
+}
+
+/// A digest of what a cart asks for (SKU and quantity per line), to tell a retried
+/// checkout from a reused form.
+fn fingerprint(wanted: &BTreeMap<String, u32>) -> Option<String> {
+    if wanted.is_empty() {
+        return None;
+    }
+    let mut digest = Sha256::new();
+    for (sku, qty) in wanted {
+        digest.update(format!("{sku}\t{qty}\n").as_bytes());
+    }
+    Some(
+        digest
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 struct LockedVariant {
@@ -139,11 +273,19 @@ fn overflow(e: domain::MoneyError) -> OrderError {
 }
 
 impl OrderService {
-    pub fn new(pool: PgPool, catalog: CatalogService, payments: Payments) -> Self {
+    pub fn new(
+        pool: PgPool,
+        catalog: CatalogService,
+        payments: Payments,
+        limiter: RateLimiter,
+        limits: CheckoutLimits,
+    ) -> Self {
         Self {
             pool,
             catalog,
             payments,
+            limiter,
+            limits: std::sync::Arc::new(limits),
         }
     }
 
@@ -206,38 +348,47 @@ impl OrderService {
         Ok(rate.and_then(|r| u32::try_from(r).ok()).unwrap_or(0))
     }
 
-    async fn existing(&self, idempotency_key: &str) -> Result<Option<PlacedOrder>, OrderError> {
+    async fn existing_in<'c>(
+        &self,
+        db: impl sqlx::PgExecutor<'c>,
+        idempotency_key: &str,
+    ) -> Result<Option<KeyHolder>, OrderError> {
         Ok(sqlx::query!(
-            "SELECT id, number FROM orders WHERE idempotency_key = $1",
+            "SELECT id, number, placed_by, cart_fingerprint FROM orders WHERE idempotency_key = $1",
             idempotency_key
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(db)
         .await?
-        .map(|r| PlacedOrder {
-            id: r.id,
-            number: r.number,
-            created: false,
-            payment: None,
+        .map(|r| KeyHolder {
+            placed: PlacedOrder {
+                id: r.id,
+                number: r.number,
+                created: false,
+                payment: None,
+            },
+            placed_by: r.placed_by,
+            fingerprint: r.cart_fingerprint,
         }))
     }
 
-    async fn existing_in(
+    /// The order an idempotency key placed for `owner`, with its SKUs (to settle a cart
+    /// that was not emptied after placing).
+    pub async fn placed_with(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
         idempotency_key: &str,
-    ) -> Result<Option<PlacedOrder>, OrderError> {
-        Ok(sqlx::query!(
-            "SELECT id, number FROM orders WHERE idempotency_key = $1",
-            idempotency_key
+        owner: &str,
+    ) -> Result<Option<(String, Vec<String>)>, OrderError> {
+        let row = sqlx::query!(
+            r#"SELECT o.number, array_agg(l.sku ORDER BY l.line_no) AS "skus!"
+               FROM orders o JOIN order_lines l ON l.order_id = o.id
+               WHERE o.idempotency_key = $1 AND o.placed_by = $2
+               GROUP BY o.number"#,
+            idempotency_key,
+            owner
         )
-        .fetch_optional(&mut **tx)
-        .await?
-        .map(|r| PlacedOrder {
-            id: r.id,
-            number: r.number,
-            created: false,
-            payment: None,
-        }))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (r.number, r.skus)))
     }
 
     /// Validates the checkout and places the order (see the module notes).
@@ -251,25 +402,38 @@ impl OrderService {
                 "This checkout form is out of date. Reload the page and try again.",
             )]));
         }
-        if let Some(done) = self.existing(key).await? {
-            return Ok(done);
+        // One line per SKU; quantities of repeated SKUs add up (never past the limit).
+        let mut wanted: BTreeMap<String, u32> = BTreeMap::new();
+        let mut seen: BTreeMap<String, i64> = BTreeMap::new();
+        for line in &order.lines {
+            let sku = line.sku.trim().to_uppercase();
+            let qty = wanted.entry(sku.clone()).or_default();
+            *qty = qty.saturating_add(line.quantity);
+            if let Some(p) = line.seen_unit_minor {
+                seen.insert(sku, p);
+            }
         }
+        let fingerprint = fingerprint(&wanted);
+        if let Some(holder) = self.existing_in(&self.pool, key).await? {
+            return holder.claim(order, fingerprint.as_deref());
+        }
+        let network = network_of(&order.client_ip);
+        let limits = &self.limits;
+        self.limiter
+            .hit(&format!("checkout:net:{network}"), limits.per_network)
+            .await?;
+        self.limiter
+            .hit(
+                &format!("checkout:owner:{}", order.owner),
+                limits.per_session,
+            )
+            .await?;
         let mut errors = Vec::new();
         let email = Email::parse(&order.email).map_err(|e| errors.push(e)).ok();
         let address = order.address.validate().map_err(|e| errors.extend(e)).ok();
         let payment = self.payments.get(order.payment_code.trim());
         if payment.is_none() {
             errors.push(FieldError::new("payment", "Choose how you want to pay."));
-        }
-        // One line per SKU; quantities of repeated SKUs add up.
-        let mut wanted: BTreeMap<String, u32> = BTreeMap::new();
-        let mut seen: BTreeMap<String, i64> = BTreeMap::new();
-        for line in &order.lines {
-            let sku = line.sku.trim().to_uppercase();
-            *wanted.entry(sku.clone()).or_default() += line.quantity;
-            if let Some(p) = line.seen_unit_minor {
-                seen.insert(sku, p);
-            }
         }
         if wanted.is_empty() {
             return Err(OrderError::EmptyCart);
@@ -294,6 +458,12 @@ impl OrderService {
         else {
             return Err(OrderError::Invalid(errors));
         };
+        self.limiter
+            .hit(
+                &format!("checkout:email:{}", email.as_str()),
+                limits.per_email,
+            )
+            .await?;
         let tax_rate_bps = self.tax_rate_bps(&address.country).await?;
         let skus: Vec<String> = wanted.keys().cloned().collect();
 
@@ -303,8 +473,36 @@ impl OrderService {
         sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
             .execute(&mut *tx)
             .await?;
-        if let Some(done) = self.existing_in(&mut tx, key).await? {
-            return Ok(done);
+        if let Some(holder) = self.existing_in(&mut *tx, key).await? {
+            return holder.claim(order, fingerprint.as_deref());
+        }
+        // Open unpaid orders hold stock: capped per e-mail and per network. The e-mail's
+        // lock makes two checkouts for one address count one after the other.
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock(hashtextextended('unpaid:' || $1, 0))",
+            email.as_str()
+        )
+        .execute(&mut *tx)
+        .await?;
+        // Each count stops at its cap, so it costs at most that many index entries.
+        let unpaid = sqlx::query!(
+            r#"SELECT
+                 (SELECT count(*) FROM (SELECT 1 FROM orders
+                    WHERE status = 'pending_payment' AND email = $1 LIMIT $3) e) AS "by_email!",
+                 (SELECT count(*) FROM (SELECT 1 FROM orders
+                    WHERE status = 'pending_payment' AND placed_from = $2 LIMIT $4) n) AS "by_network!""#,
+            email.as_str(),
+            network,
+            limits.unpaid_per_email,
+            limits.unpaid_per_network
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if unpaid.by_email >= limits.unpaid_per_email {
+            return Err(OrderError::TooManyUnpaid(UNPAID_PER_EMAIL));
+        }
+        if unpaid.by_network >= limits.unpaid_per_network {
+            return Err(OrderError::TooManyUnpaid(UNPAID_PER_NETWORK));
         }
         // Locks in id order, so two orders for the same items never deadlock.
         let locked = sqlx::query_as!(
@@ -397,9 +595,9 @@ impl OrderService {
             "INSERT INTO orders (number, user_id, email, status, currency, subtotal_minor, shipping_minor,
                  tax_minor, total_minor, tax_rate_bps, shipping_code, shipping_name, payment_method,
                  ship_full_name, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code,
-                 ship_country, ship_phone, idempotency_key)
+                 ship_country, ship_phone, idempotency_key, placed_by, placed_from, cart_fingerprint)
              VALUES ('EMP-' || nextval('order_number_seq'), $1, $2, 'pending_payment', $3, $4, $5, $6, $7, $8,
-                 $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+                 $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
              RETURNING id, number",
             order.user_id,
             email.as_str(),
@@ -420,7 +618,10 @@ impl OrderService {
             address.postal_code,
             address.country,
             address.phone,
-            key
+            key,
+            order.owner,
+            network,
+            fingerprint
         )
         .fetch_one(&mut *tx)
         .await;
@@ -429,7 +630,11 @@ impl OrderService {
             // The same key placed an order a moment ago (a concurrent double submit).
             Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("23505") => {
                 drop(tx);
-                return self.existing(key).await?.ok_or(OrderError::NotFound);
+                return self
+                    .existing_in(&self.pool, key)
+                    .await?
+                    .ok_or(OrderError::NotFound)?
+                    .claim(order, fingerprint.as_deref());
             }
             Err(e) => return Err(e.into()),
         };
@@ -473,8 +678,9 @@ impl OrderService {
         if !sold_out.is_empty() {
             self.catalog.invalidate_cache();
         }
-        // The order stands whatever the provider says: a failed intent leaves it awaiting
-        // payment (the provider is asked again from the order page in the Stripe issue).
+        // From here on the order stands: whatever fails is logged, never reported as a
+        // failed checkout (the shopper would retry and place it twice). A failed intent
+        // leaves it awaiting payment (asked again from the order page in the Stripe issue).
         let intent = payment
             .create_intent(&PaymentRequest {
                 order_number: inserted.number.clone(),
@@ -485,13 +691,16 @@ impl OrderService {
         let next = match intent {
             Ok(intent) => {
                 if let Some(reference) = &intent.reference {
-                    sqlx::query!(
+                    let recorded = sqlx::query!(
                         "UPDATE orders SET payment_reference = $2 WHERE id = $1",
                         inserted.id,
                         reference
                     )
                     .execute(&self.pool)
-                    .await?;
+                    .await;
+                    if let Err(e) = recorded {
+                        tracing::error!(order = %inserted.number, error = %e, "placed order: its payment reference could not be recorded");
+                    }
                 }
                 Some(intent.next)
             }
@@ -548,15 +757,18 @@ impl OrderService {
             )
             .execute(&mut *tx)
             .await?;
-            // Back in stock: listings and the search index hear of it.
-            sqlx::query!(
-                "INSERT INTO event_log (topic, payload)
-                 SELECT DISTINCT 'product.changed', jsonb_build_object('product_id', v.product_id)
-                 FROM order_lines l JOIN variants v ON v.id = l.variant_id WHERE l.order_id = $1",
+            // Back in stock: every instance's caches and search index hear of it, through
+            // the one announce path catalog writes use.
+            let products = sqlx::query_scalar!(
+                "SELECT DISTINCT v.product_id FROM order_lines l JOIN variants v ON v.id = l.variant_id
+                 WHERE l.order_id = $1 ORDER BY v.product_id",
                 row.id
             )
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            for product_id in products {
+                crate::catalog::announce_change(&mut tx, product_id).await?;
+            }
         }
         sqlx::query!(
             "INSERT INTO event_log (topic, payload) VALUES ($1, $2)",

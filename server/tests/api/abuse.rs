@@ -1,0 +1,785 @@
+//! Abuse of checkout and accounts: throttles and caps that keep stock from being held
+//! hostage, checkout keys bound to their cart, orders that stand once committed, stock
+//! changes every instance hears of, atomic cart adds, lockouts nobody can cause for
+//! someone else, and guarded order lookups. Real PostgreSQL and Redis.
+
+use crate::helpers::TestApp;
+use async_trait::async_trait;
+use domain::order::OrderAction;
+use domain::{AddressInput, Money, PaymentOption};
+use services::auth::AuthError;
+use services::cart::CartOwner;
+use services::orders::{CheckoutLimits, LineRequest, OrderError, OrderService, PlaceOrder};
+use services::payments::{
+    PaymentError, PaymentIntent, PaymentNext, PaymentProvider, PaymentRequest, Payments,
+};
+use std::sync::Arc;
+
+const PASSWORD: &str = "violet-harbour-19";
+
+async fn pool(app: &TestApp) -> sqlx::PgPool {
+    sqlx::PgPool::connect(&app.database_url).await.expect("db")
+}
+
+/// A published SKU with plenty of stock, and its product's slug.
+async fn plentiful_sku(app: &TestApp) -> (String, String) {
+    sqlx::query_as(
+        "SELECT v.sku, p.slug FROM variants v JOIN products p ON p.id = v.product_id
+         WHERE p.published AND v.stock_on_hand >= 20 ORDER BY v.id LIMIT 1",
+    )
+    .fetch_one(&pool(app).await)
+    .await
+    .expect("sku")
+}
+
+fn order(key: &str, owner: &str, ip: &str, email: &str, sku: &str) -> PlaceOrder {
+    PlaceOrder {
+        idempotency_key: format!("{key}-key-000000000000"),
+        owner: owner.into(),
+        known_as: Vec::new(),
+        client_ip: ip.into(),
+        user_id: None,
+        email: email.into(),
+        address: AddressInput {
+            full_name: "Ada Buyer".into(),
+            line1: "1 Market Street".into(),
+            city: "Springfield".into(),
+            postal_code: "12345".into(),
+            country: "US".into(),
+            ..Default::default()
+        },
+        shipping_code: "standard".into(),
+        payment_code: "manual".into(),
+        lines: vec![LineRequest::new(sku, 1)],
+    }
+}
+
+fn unlimited(c: &mut server::config::Config) {
+    c.checkout = CheckoutLimits {
+        per_network: services::limits::Rate::per_minute(10_000),
+        per_email: services::limits::Rate::per_minute(10_000),
+        per_session: services::limits::Rate::per_minute(10_000),
+        ..CheckoutLimits::default()
+    };
+}
+
+#[tokio::test]
+async fn checkout_attempts_are_throttled_per_network_session_and_email() {
+    let app = TestApp::spawn_with(|c| c.event_worker = false).await;
+    let (sku, _) = plentiful_sku(&app).await;
+    let orders = &app.services.orders;
+    // Ten addresses of one IPv6 /64 count as one network: the eleventh attempt waits.
+    for i in 1..=10 {
+        let o = order(
+            &format!("net-{i}"),
+            &format!("guest:n{i}"),
+            &format!("2001:db8:7:7::{i:x}"),
+            &format!("n{i}@example.com"),
+            &sku,
+        );
+        orders.place(&o).await.expect("within the limit");
+    }
+    let refused = orders
+        .place(&order(
+            "net-11",
+            "guest:n11",
+            "2001:db8:7:7:ffff::1",
+            "n11@example.com",
+            &sku,
+        ))
+        .await;
+    let Err(e @ OrderError::Throttled { retry_after_secs }) = refused else {
+        panic!("expected throttled, got {refused:?}");
+    };
+    assert!((1..=60).contains(&retry_after_secs), "{retry_after_secs}");
+    assert!(
+        e.to_string()
+            .starts_with("Too many checkout attempts. Please try again in"),
+        "{e}"
+    );
+    // The next /64 is another network.
+    orders
+        .place(&order(
+            "net-12",
+            "guest:n12",
+            "2001:db8:7:8::1",
+            "n12@example.com",
+            &sku,
+        ))
+        .await
+        .expect("another network");
+
+    // One session: five attempts a minute, even from five networks.
+    for i in 1..=5 {
+        let o = order(
+            &format!("ses-{i}"),
+            "guest:one-session",
+            &format!("198.51.100.{i}"),
+            &format!("s{i}@example.com"),
+            &sku,
+        );
+        orders.place(&o).await.expect("within the limit");
+    }
+    let sixth = order(
+        "ses-6",
+        "guest:one-session",
+        "198.51.100.6",
+        "s6@example.com",
+        &sku,
+    );
+    assert!(matches!(
+        orders.place(&sixth).await,
+        Err(OrderError::Throttled { .. })
+    ));
+
+    // One e-mail: five a minute from anywhere.
+    for i in 1..=5 {
+        let o = order(
+            &format!("mail-{i}"),
+            &format!("guest:m{i}"),
+            &format!("192.0.2.{i}"),
+            "same@example.com",
+            &sku,
+        );
+        orders.place(&o).await.expect("within the limit");
+    }
+    let sixth = order("mail-6", "guest:m6", "192.0.2.6", "SAME@example.com", &sku);
+    assert!(matches!(
+        orders.place(&sixth).await,
+        Err(OrderError::Throttled { .. })
+    ));
+
+    // Over HTTP: 429, Retry-After, and a message saying when to try again.
+    let browser = app.browser();
+    let added = app
+        .call(
+            &browser,
+            "/api/cart_add",
+            &[("sku", &sku), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let mut last = None;
+    for i in 0..6 {
+        let key = format!("http-throttle-key-{i:04}");
+        let page = app
+            .call(
+                &browser,
+                "/api/place_order",
+                &[
+                    ("idempotency_key", key.as_str()),
+                    ("email", "not-an-address"),
+                    ("shipping", "standard"),
+                    ("payment", "manual"),
+                ],
+            )
+            .await;
+        last = Some(page);
+    }
+    let last = last.expect("responses");
+    assert_eq!(last.status, 429, "{}", last.body);
+    assert!(last.header("retry-after").is_some());
+    assert!(
+        last.body
+            .contains("Too many checkout attempts. Please try again in"),
+        "{}",
+        last.body
+    );
+}
+
+#[tokio::test]
+async fn open_unpaid_orders_are_capped_without_revealing_them() {
+    let app = TestApp::spawn_with(|c| {
+        c.event_worker = false;
+        unlimited(c);
+    })
+    .await;
+    let (sku, _) = plentiful_sku(&app).await;
+    let orders = &app.services.orders;
+    let mut numbers = Vec::new();
+    for i in 1..=5 {
+        let o = order(
+            &format!("cap-{i}"),
+            &format!("guest:c{i}"),
+            &format!("203.0.113.{i}"),
+            "victim@example.com",
+            &sku,
+        );
+        numbers.push(orders.place(&o).await.expect("placed").number);
+    }
+    let sixth = order(
+        "cap-6",
+        "guest:c6",
+        "203.0.113.99",
+        "victim@example.com",
+        &sku,
+    );
+    let refused = orders.place(&sixth).await;
+    let Err(e @ OrderError::TooManyUnpaid(_)) = refused else {
+        panic!("expected the cap, got {refused:?}");
+    };
+    let message = e.to_string();
+    assert!(message.contains("paid or cancelled"), "{message}");
+    for number in &numbers {
+        assert!(!message.contains(number.as_str()), "{message}");
+    }
+    assert!(!message.contains('5'), "no count is told: {message}");
+    // Cancelling one frees a place.
+    orders
+        .transition(&numbers[0], OrderAction::Cancel)
+        .await
+        .expect("cancel");
+    orders.place(&sixth).await.expect("placed after a cancel");
+
+    // Twenty open orders from one network, whatever the e-mails.
+    for i in 1..=20 {
+        let o = order(
+            &format!("cap-net-{i}"),
+            &format!("guest:cn{i}"),
+            "2001:db8:99:1::5",
+            &format!("buyer{i}@example.com"),
+            &sku,
+        );
+        orders.place(&o).await.expect("placed");
+    }
+    let over = order(
+        "cap-net-21",
+        "guest:cn21",
+        "2001:db8:99:1::77",
+        "buyer21@example.com",
+        &sku,
+    );
+    let refused = orders.place(&over).await;
+    assert!(
+        matches!(&refused, Err(OrderError::TooManyUnpaid(m)) if m.contains("network")),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_checkout_key_opens_only_the_order_of_its_own_cart() {
+    let app = TestApp::spawn_with(|c| c.event_worker = false).await;
+    let (sku, _) = plentiful_sku(&app).await;
+    let orders = &app.services.orders;
+    let mine = order(
+        "bound-key",
+        "guest:mine",
+        "192.0.2.10",
+        "me@example.com",
+        &sku,
+    );
+    let placed = orders.place(&mine).await.expect("placed");
+    // The same submit again: the same order.
+    let again = orders.place(&mine).await.expect("retry");
+    assert_eq!(
+        (again.number.as_str(), again.created),
+        (placed.number.as_str(), false)
+    );
+    // Someone else with the key: a conflict, and nothing of the order.
+    let theirs = PlaceOrder {
+        owner: "guest:theirs".into(),
+        ..mine.clone()
+    };
+    let refused = orders.place(&theirs).await;
+    assert!(
+        matches!(refused, Err(OrderError::KeyOfAnother)),
+        "{refused:?}"
+    );
+    // The same owner with another cart: a clear error, not the old order.
+    let other_cart = PlaceOrder {
+        lines: vec![LineRequest::new(&sku, 3)],
+        ..mine.clone()
+    };
+    let reused = orders.place(&other_cart).await;
+    assert!(matches!(reused, Err(OrderError::KeyReused)), "{reused:?}");
+    // Signed in between two submits: the account the guest cart merged into gets it.
+    let signed_in = PlaceOrder {
+        owner: "user:42".into(),
+        known_as: vec!["guest:mine".into()],
+        ..mine.clone()
+    };
+    assert_eq!(
+        orders.place(&signed_in).await.expect("merged").number,
+        placed.number
+    );
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM orders")
+            .fetch_one(&pool(&app).await)
+            .await
+            .expect("count"),
+        1
+    );
+
+    // Over HTTP: a second browser presenting the first one's key gets 409 and no number.
+    let first = app.browser();
+    app.call(&first, "/api/cart_add", &[("sku", &sku), ("quantity", "1")])
+        .await;
+    let checkout = app.visit(&first, "/checkout").await;
+    let key = form_key(&checkout.body);
+    let form = guest_form(&key);
+    let done = app.call(&first, "/api/place_order", &form).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let number: String = sqlx::query_scalar("SELECT number FROM orders ORDER BY id DESC LIMIT 1")
+        .fetch_one(&pool(&app).await)
+        .await
+        .expect("number");
+    let second = app.browser();
+    app.call(
+        &second,
+        "/api/cart_add",
+        &[("sku", &sku), ("quantity", "1")],
+    )
+    .await;
+    let stolen = app.call(&second, "/api/place_order", &form).await;
+    assert_eq!(stolen.status, 409, "{}", stolen.body);
+    assert!(!stolen.body.contains(&number), "{}", stolen.body);
+    assert_eq!(
+        app.visit(&second, &format!("/order/{number}")).await.status,
+        404
+    );
+}
+
+fn form_key(body: &str) -> String {
+    let marker = r#"name="idempotency_key" value=""#;
+    let at = body.find(marker).expect("key field") + marker.len();
+    body[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect()
+}
+
+fn guest_form(key: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("idempotency_key", key),
+        ("email", "guest@example.com"),
+        ("full_name", "Gus Guest"),
+        ("line1", "9 Elm Row"),
+        ("city", "Leeds"),
+        ("postal_code", "LS1 1AA"),
+        ("country", "GB"),
+        ("shipping", "standard"),
+        ("payment", "manual"),
+    ]
+}
+
+/// Stand-in payment provider for this test only: answers every intent with a reference,
+/// so the step after the commit (recording it) runs and can be made to fail.
+struct ReferencingProvider;
+
+#[async_trait]
+impl PaymentProvider for ReferencingProvider {
+    fn code(&self) -> &'static str {
+        "manual"
+    }
+    fn option(&self) -> PaymentOption {
+        PaymentOption {
+            code: "manual".into(),
+            name: "Test provider".into(),
+            description: String::new(),
+        }
+    }
+    async fn create_intent(&self, request: &PaymentRequest) -> Result<PaymentIntent, PaymentError> {
+        Ok(PaymentIntent {
+            reference: Some(format!("ref-{}", request.order_number)),
+            next: PaymentNext::Offline {
+                instructions: String::new(),
+            },
+        })
+    }
+    fn instructions(&self, _: &str, _: Money) -> String {
+        String::new()
+    }
+}
+
+#[tokio::test]
+async fn a_committed_order_is_never_reported_as_a_failure() {
+    let app = TestApp::spawn_with(|c| c.event_worker = false).await;
+    let (sku, _) = plentiful_sku(&app).await;
+    let pool = pool(&app).await;
+    // The fault: recording the payment reference fails, after the order committed.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_reference() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'injected fault after the commit'; END $$;
+         CREATE TRIGGER refuse_reference BEFORE UPDATE OF payment_reference ON orders
+           FOR EACH ROW EXECUTE FUNCTION refuse_reference();",
+    )
+    .execute(&pool)
+    .await
+    .expect("trigger");
+    let redis = redis::Client::open(
+        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:63799/0".into()),
+    )
+    .expect("redis url")
+    .get_connection_manager()
+    .await
+    .expect("redis");
+    let orders = OrderService::new(
+        pool.clone(),
+        app.services.catalog.clone(),
+        Payments::new(vec![Arc::new(ReferencingProvider)]),
+        services::limits::RateLimiter::new(redis, &app.redis_prefix),
+        CheckoutLimits::default(),
+    );
+    let o = order(
+        "fault-key",
+        "guest:fault",
+        "192.0.2.50",
+        "f@example.com",
+        &sku,
+    );
+    let placed = orders.place(&o).await.expect("the order stands");
+    assert!(placed.created);
+    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE number = $1")
+        .bind(&placed.number)
+        .fetch_one(&pool)
+        .await
+        .expect("order");
+    assert_eq!(status, "pending_payment");
+
+    // The cart step after placing never ran (the fault struck first): the cart's next
+    // view gives up the ordered lines and shows the order instead of a second checkout.
+    let browser = app.browser();
+    app.call(
+        &browser,
+        "/api/cart_add",
+        &[("sku", &sku), ("quantity", "2")],
+    )
+    .await;
+    let checkout = app.visit(&browser, "/checkout").await;
+    let key = form_key(&checkout.body);
+    let cart_id = guest_cart_id(&app).await;
+    let mut placed_elsewhere = order(
+        &key,
+        &format!("guest:{cart_id}"),
+        "192.0.2.51",
+        "g@example.com",
+        &sku,
+    );
+    placed_elsewhere.idempotency_key = key.clone();
+    placed_elsewhere.lines = vec![LineRequest::new(&sku, 2)];
+    let number = app
+        .services
+        .orders
+        .place(&placed_elsewhere)
+        .await
+        .expect("placed")
+        .number;
+    let again = app.visit(&browser, "/checkout").await;
+    assert!(
+        again
+            .body
+            .contains(&format!("Your order {number} was already placed")),
+        "{}",
+        again.body
+    );
+    assert!(app
+        .visit(&browser, "/cart")
+        .await
+        .body
+        .contains("data-testid=\"empty-cart\""));
+    // The order page opens for this browser.
+    assert_eq!(
+        app.visit(&browser, &format!("/order/{number}"))
+            .await
+            .status,
+        200
+    );
+    // And submitting the old form again finds the order, not a second one.
+    let resubmit = app
+        .call(&browser, "/api/place_order", &guest_form(&key))
+        .await;
+    assert_eq!(resubmit.status, 200, "{}", resubmit.body);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE idempotency_key = $1")
+        .bind(&key)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 1);
+}
+
+/// The id of the only guest cart of this app in Redis.
+async fn guest_cart_id(app: &TestApp) -> String {
+    let mut redis = redis::Client::open(
+        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:63799/0".into()),
+    )
+    .expect("redis url")
+    .get_multiplexed_async_connection()
+    .await
+    .expect("redis");
+    let pattern = format!("{}cart:guest:*", app.redis_prefix);
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(&pattern)
+        .query_async(&mut redis)
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    keys[0].rsplit(':').next().expect("id").to_owned()
+}
+
+#[tokio::test]
+async fn a_cancelled_order_is_back_in_stock_on_every_instance() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_beside(&first, |c| c.event_worker = false).await;
+    let pool = pool(&first).await;
+    let (sku, slug): (String, String) = sqlx::query_as(
+        "SELECT min(v.sku), p.slug FROM variants v JOIN products p ON p.id = v.product_id
+         WHERE p.published GROUP BY p.id, p.slug HAVING count(*) = 1 ORDER BY p.id LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("one-variant product");
+    first
+        .services
+        .catalog
+        .set_stock(&sku, 1)
+        .await
+        .expect("stock");
+    let path = format!("/p/{slug}");
+    let in_stock = |body: &str| !body.contains(">Sold out<") && body.contains("Add to cart");
+    assert!(in_stock(&second.get(&path).await.body));
+    let placed = first
+        .services
+        .orders
+        .place(&order(
+            "restock-key",
+            "guest:restock",
+            "192.0.2.60",
+            "r@example.com",
+            &sku,
+        ))
+        .await
+        .expect("placed");
+    assert!(
+        eventually(&second, &path, |b| !in_stock(b)).await,
+        "the second instance shows it sold out"
+    );
+    first
+        .services
+        .orders
+        .transition(&placed.number, OrderAction::Cancel)
+        .await
+        .expect("cancel");
+    assert!(
+        eventually(&second, &path, in_stock).await,
+        "the second instance shows it back in stock"
+    );
+}
+
+/// Whether `path` on `app` satisfies `test` within 5 s.
+async fn eventually(app: &TestApp, path: &str, test: impl Fn(&str) -> bool) -> bool {
+    for _ in 0..50 {
+        if test(&app.get(path).await.body) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adds_never_lose_an_increment_and_sums_are_checked() {
+    let app = TestApp::spawn_with(|c| c.event_worker = false).await;
+    let (sku, _) = plentiful_sku(&app).await;
+    app.services
+        .catalog
+        .set_stock(&sku, 500)
+        .await
+        .expect("stock");
+    let owner = CartOwner::Guest("two-tabs".into());
+    let adds: Vec<_> = (0..40)
+        .map(|_| {
+            let (cart, owner, sku) = (app.services.cart.clone(), owner.clone(), sku.clone());
+            tokio::spawn(async move { cart.add(&owner, &sku, 2).await })
+        })
+        .collect();
+    let mut refused = 0;
+    for add in adds {
+        if add.await.expect("task").is_err() {
+            refused += 1;
+        }
+    }
+    // 40 adds of 2 at once: every one counted.
+    assert_eq!(refused, 0);
+    assert_eq!(app.services.cart.count(&owner).await.expect("count"), 80);
+    for _ in 0..9 {
+        app.services.cart.add(&owner, &sku, 2).await.expect("fits");
+    }
+    assert_eq!(app.services.cart.count(&owner).await.expect("count"), 98);
+    let over = app.services.cart.add(&owner, &sku, 2).await;
+    assert!(
+        over.is_err_and(|e| e.to_string().contains("at most 99")),
+        "the line limit holds"
+    );
+
+    // Repeated SKUs in a checkout add up, checked: never wrapped past the limit.
+    for lines in [
+        vec![LineRequest::new(&sku, 60), LineRequest::new(&sku, 60)],
+        vec![LineRequest::new(&sku, u32::MAX), LineRequest::new(&sku, 5)],
+    ] {
+        let mut o = order(
+            "sum-key",
+            "guest:sum",
+            "192.0.2.70",
+            "sum@example.com",
+            &sku,
+        );
+        o.idempotency_key = format!("sum-key-{}-000000000000", lines[0].quantity);
+        o.lines = lines;
+        let result = app.services.orders.place(&o).await;
+        assert!(
+            matches!(&result, Err(OrderError::Invalid(e)) if e.iter().any(|f| f.message.contains("between 1 and 99"))),
+            "{result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_strangers_failures_do_not_lock_the_owner_out() {
+    // A short slow-down cap keeps the test quick; the rule is the same.
+    let app =
+        TestApp::spawn_with(|c| c.auth.slow_down_max = std::time::Duration::from_millis(100)).await;
+    let owner = app.browser();
+    app.register(&owner, "owner@example.com", PASSWORD).await;
+    let auth = &app.services.auth;
+    let mut outcomes = Vec::new();
+    for _ in 0..50 {
+        outcomes.push(
+            match auth
+                .sign_in("2001:db8:bad:1::66", "owner@example.com", "wrong-guess-123")
+                .await
+            {
+                Err(AuthError::InvalidCredentials) => "wrong",
+                Err(AuthError::Throttled { .. }) => "throttled",
+                other => panic!("unexpected {other:?}"),
+            },
+        );
+    }
+    assert_eq!(outcomes.iter().filter(|o| **o == "wrong").count(), 5);
+    assert!(outcomes[5..].iter().all(|o| *o == "throttled"));
+    // The pair is refused, even from another address of the stranger's /64 …
+    assert!(matches!(
+        auth.sign_in("2001:db8:bad:1::77", "owner@example.com", PASSWORD)
+            .await,
+        Err(AuthError::Throttled { .. })
+    ));
+    // … but the owner, elsewhere, signs in (slowed down, never refused).
+    auth.sign_in("198.51.100.20", "owner@example.com", PASSWORD)
+        .await
+        .expect("the owner signs in");
+    // Over HTTP from the owner's own address too, and the reset link is always there.
+    let page = app
+        .call(
+            &app.browser(),
+            "/api/sign_in",
+            &[("email", "owner@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let reset = app
+        .call(
+            &app.browser(),
+            "/api/forgot_password",
+            &[("email", "owner@example.com")],
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+
+    // A success clears its own pair: four failures, a success, four more still pass.
+    for round in 0..2 {
+        for _ in 0..4 {
+            assert!(
+                matches!(
+                    auth.sign_in("203.0.113.30", "owner@example.com", "typo-password-1")
+                        .await,
+                    Err(AuthError::InvalidCredentials)
+                ),
+                "round {round}"
+            );
+        }
+        auth.sign_in("203.0.113.30", "owner@example.com", PASSWORD)
+            .await
+            .expect("signs in");
+    }
+}
+
+#[tokio::test]
+async fn guest_order_lookups_are_limited_per_network_and_per_number() {
+    let app = TestApp::spawn_with(|c| {
+        c.event_worker = false;
+        c.trust_proxy = true;
+    })
+    .await;
+    let (sku, _) = plentiful_sku(&app).await;
+    let number = app
+        .services
+        .orders
+        .place(&order(
+            "lookup-key",
+            "guest:lookup",
+            "192.0.2.80",
+            "look@example.com",
+            &sku,
+        ))
+        .await
+        .expect("placed")
+        .number;
+    let lookup = |ip: String, email: &'static str| {
+        let (app, number) = (&app, number.clone());
+        async move {
+            let response = app
+                .client
+                .post(format!("{}/api/order_lookup", app.base))
+                .header("accept", "application/json")
+                .header("x-forwarded-for", ip)
+                .form(&[("number", number.as_str()), ("email", email)])
+                .send()
+                .await
+                .expect("request");
+            response.status().as_u16()
+        }
+    };
+    // Ten wrong guesses on one number, each from another network: then the number is
+    // closed to guessing for a while, even for a new network.
+    for i in 0..10 {
+        assert_eq!(
+            lookup(format!("2001:db8:{i:x}::1"), "guess@example.com").await,
+            404
+        );
+    }
+    assert_eq!(
+        lookup("2001:db8:ff::1".into(), "guess@example.com").await,
+        429
+    );
+    // One /64 trying many numbers: 30 tries, then 429 from any address in it.
+    let app2 = TestApp::spawn_with(|c| {
+        c.event_worker = false;
+        c.trust_proxy = true;
+    })
+    .await;
+    for i in 0..30 {
+        let response = app2
+            .client
+            .post(format!("{}/api/order_lookup", app2.base))
+            .header("accept", "application/json")
+            .header("x-forwarded-for", format!("2001:db8:5:5::{i:x}"))
+            .form(&[
+                ("number", format!("EMP-{}", 5000 + i)),
+                ("email", "x@example.com".into()),
+            ])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 404);
+    }
+    let response = app2
+        .client
+        .post(format!("{}/api/order_lookup", app2.base))
+        .header("accept", "application/json")
+        .header("x-forwarded-for", "2001:db8:5:5:ffff::1")
+        .form(&[("number", "EMP-9999"), ("email", "x@example.com")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+}
