@@ -178,6 +178,7 @@ impl From<services::auth::AuthError> for AppError {
                 AppError::TooManyRequests(e.to_string())
             }
             AuthError::ResetLink(problem) => AppError::BadRequest(problem.to_string()),
+            e @ AuthError::RegistrationLink => AppError::BadRequest(e.to_string()),
             AuthError::NotFound => AppError::NotFound("We could not find that.".into()),
             e @ AuthError::Unavailable => AppError::Unavailable(e.to_string()),
             AuthError::Database(cause) => {

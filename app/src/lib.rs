@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/p/:slug") view=storefront::product::ProductPage ssr=SsrMode::Async />
                 <Route path=path!("/sign-in") view=account::sign_in::SignInPage ssr=SsrMode::Async />
                 <Route path=path!("/register") view=account::sign_in::RegisterPage ssr=SsrMode::Async />
+                <Route path=path!("/register/confirm") view=account::sign_in::ConfirmRegistrationPage ssr=SsrMode::Async />
                 <Route path=path!("/forgot-password") view=account::sign_in::ForgotPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/reset-password") view=account::sign_in::ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/account") view=account::profile::AccountPage ssr=SsrMode::Async />

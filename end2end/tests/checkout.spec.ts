@@ -1,6 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { registerAndConfirm } from "./outbox";
 
 async function hydrated(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
@@ -87,10 +88,7 @@ test("signed in: the guest cart survives sign-in and the order is in the history
   // Create the account, then sign out: the shopper returns later as a guest.
   await page.goto("/register");
   await hydrated(page);
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/account$/);
+  await registerAndConfirm(page, email, password);
   await page.getByTestId("sign-out").click();
   await expect(page).toHaveURL(/\/$/);
 

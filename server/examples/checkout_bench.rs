@@ -183,7 +183,8 @@ async fn main() -> anyhow::Result<()> {
         per_session: Rate::per_minute(u32::MAX),
         ..CheckoutLimits::default()
     };
-    let orders = OrderService::new(pool.clone(), catalog, payments, limiter, limits);
+    let signer = services::signing::Signer::from_key(b"bench");
+    let orders = OrderService::new(pool.clone(), catalog, payments, limiter, limits, signer);
 
     println!("checkout benchmark: {buyers} concurrent buyers, {seconds} s per row, {connections} PostgreSQL connections, {} SKUs", skus.len());
     println!();

@@ -28,6 +28,9 @@ pub struct Config {
     pub cookie_secure: bool,
     pub session_idle: std::time::Duration,
     pub auth: services::auth::AuthSettings,
+    /// Key that signs order links (a secret: never logged). Unset: one is made at first
+    /// start and kept in the database, shared by every instance.
+    pub secret_key: Option<String>,
     /// Checkout throttles and the cap on open unpaid orders.
     pub checkout: services::orders::CheckoutLimits,
     /// Take the client address from the last `X-Forwarded-For` entry (behind a proxy).
@@ -187,6 +190,7 @@ impl Config {
             session_idle: days(number("SESSION_IDLE_DAYS", 7)?),
             auth,
             checkout,
+            secret_key: set("SECRET_KEY"),
             trust_proxy: flag("TRUST_PROXY", false)?,
             event_worker: flag("EVENT_WORKER", true)?,
             search_index_dir: var("SEARCH_INDEX_DIR", ".data/search-index").into(),

@@ -117,6 +117,7 @@ pub fn auth_service(
     config: &Config,
     pool: PgPool,
     redis: redis::aio::ConnectionManager,
+    signer: services::signing::Signer,
 ) -> anyhow::Result<AuthService> {
     let mailer = match &config.smtp_url {
         Some(url) => Mailer::smtp(url, &config.mail_from),
@@ -126,6 +127,7 @@ pub fn auth_service(
     Ok(AuthService::new(
         pool,
         services::limits::RateLimiter::new(redis, &config.redis_prefix),
+        signer,
         mailer,
         config.auth.clone(),
         &config.shop_name,
@@ -322,7 +324,12 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
     ));
     let origins = security::Origins::from_public_url(&state.services.settings.public_url);
     let routes = generate_route_list(App);
-    let pages = page_cache::PageCache::new(state.services.clone());
+    // CSP (each page's inline scripts by hash), HSTS and Permissions-Policy.
+    let policy = Arc::new(security::BrowserPolicy::new(
+        state.services.settings.public_url.starts_with("https://"),
+    ));
+    let browser_policy = middleware::from_fn_with_state(policy.clone(), security::browser_policy);
+    let pages = page_cache::PageCache::new(state.services.clone(), policy);
     let hashed_assets = state.leptos_options.hash_files;
     let services = state.services.clone();
     let fallback_services = state.services.clone();
@@ -360,8 +367,12 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
             origins,
             security::refuse_cross_site,
         ))
-        .layer(middleware::from_fn(security::private_when_personal))
+        .layer(middleware::from_fn_with_state(
+            SESSION_COOKIE,
+            security::cache_rules,
+        ))
         .layer(middleware::from_fn_with_state(hashed_assets, cache_headers))
+        .layer(browser_policy)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -412,7 +423,10 @@ impl Application {
             .run(&pool)
             .await
             .context("running database migrations")?;
-        let auth = auth_service(&config, pool.clone(), redis.clone())?;
+        let signer = services::signing::Signer::load(&pool, config.secret_key.as_deref())
+            .await
+            .context("loading the key that signs links")?;
+        let auth = auth_service(&config, pool.clone(), redis.clone(), signer.clone())?;
         tracing::info!("{}", auth.mailer().describe());
         let catalog = CatalogService::new(pool.clone(), config.currency);
         let payments =
@@ -426,6 +440,7 @@ impl Application {
             payments,
             limits.clone(),
             config.checkout.clone(),
+            signer,
         );
         let search = open_search(&config, &catalog, pool.clone()).await?;
         let worker = services::events::EventWorker::new(
@@ -439,6 +454,10 @@ impl Application {
                 }),
                 Arc::new(services::events::consumers::SearchIndexer {
                     search: search.clone(),
+                }),
+                Arc::new(services::events::consumers::SecurityEmails {
+                    auth: auth.clone(),
+                    mailer: auth.mailer().clone(),
                 }),
             ],
         );

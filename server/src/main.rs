@@ -90,7 +90,8 @@ async fn create_admin(config: Config, email: &str, password_stdin: bool) -> anyh
     let pool = connect_postgres(&config).await?;
     services::MIGRATOR.run(&pool).await?;
     let redis = connect_redis(&config).await?;
-    let auth = server::auth_service(&config, pool, redis)?;
+    let signer = services::signing::Signer::load(&pool, config.secret_key.as_deref()).await?;
+    let auth = server::auth_service(&config, pool, redis, signer)?;
     let (password, generated) = if password_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;

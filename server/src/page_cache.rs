@@ -18,7 +18,7 @@
 //!   (deflate sync flushes), so a shopper's page is the kept pieces with their parts in
 //!   between as stored deflate blocks: nothing is compressed per request. Brotli streams
 //!   cannot be joined that way, so shoppers with a session are sent gzip. Their pages are
-//!   `Cache-Control: private, no-cache`.
+//!   `Cache-Control: private, no-store`.
 //!
 //! Search pages are kept only with an index of this instance's own (embedded): a shared
 //! index (Meilisearch) is changed by other instances without this one knowing when.
@@ -30,8 +30,10 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use domain::search::SearchQuery;
+use domain::{Currency, ListingQuery};
+use services::recency::RecencyMap;
 use services::Services;
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tower_sessions::Session;
 
@@ -73,6 +75,8 @@ enum Piece {
 /// A rendered page as kept.
 struct Page {
     tag: Tag,
+    /// Its Content-Security-Policy (its inline scripts by hash; personal parts have none).
+    csp: HeaderValue,
     pieces: Vec<Piece>,
     /// The page with the signed-out parts, in each coding.
     anonymous: Encoded,
@@ -139,20 +143,23 @@ impl Page {
 #[derive(Clone)]
 pub struct PageCache {
     services: Arc<Services>,
+    policy: Arc<crate::security::BrowserPolicy>,
     store: Arc<Store>,
     parts: Arc<Parts>,
 }
 
-/// Rendered pages by path and query, within a byte budget.
-#[derive(Default)]
+/// Rendered pages by canonical address, within a byte budget; when full, the pages
+/// asked for least recently go first.
 struct Store {
-    pages: RwLock<Pages>,
+    pages: RwLock<RecencyMap<String, Arc<Page>>>,
 }
 
-#[derive(Default)]
-struct Pages {
-    by_key: HashMap<String, Arc<Page>>,
-    bytes: usize,
+impl Default for Store {
+    fn default() -> Self {
+        Self {
+            pages: RwLock::new(RecencyMap::new(MAX_BYTES)),
+        }
+    }
 }
 
 impl Store {
@@ -161,7 +168,7 @@ impl Store {
             .pages
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        pages.by_key.get(key).filter(|p| p.tag == tag).cloned()
+        pages.get(key).filter(|p| p.tag == tag).cloned()
     }
 
     /// Keeps `page` unless what it was rendered from changed meanwhile (`now` is the tag
@@ -176,14 +183,55 @@ impl Store {
         if now() != page.tag {
             return;
         }
-        if pages.bytes + page.size() > MAX_BYTES {
-            *pages = Pages::default();
-        }
-        pages.bytes += page.size();
-        if let Some(old) = pages.by_key.insert(key, page) {
-            pages.bytes -= old.size();
-        }
+        let size = page.size();
+        pages.insert(key, page, size);
     }
+}
+
+/// The address a storefront page is kept under and rendered from: only the parameters
+/// its page reads, in a fixed order, so `/?x=1`, `/?x=2` … are all the home page and
+/// cost one render. `None` for a listing query that does not parse (its error page is
+/// rendered, not kept).
+fn canonical_uri(path: &str, query: Option<&str>, currency: Currency) -> Option<String> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let borrowed = || pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let with = |query: String| {
+        if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        }
+    };
+    if path.starts_with("/c/") {
+        let listing = ListingQuery::parse(borrowed(), currency).ok()?;
+        return Some(with(listing.to_query_string(currency)));
+    }
+    if path == "/search" {
+        let search = SearchQuery::from_pairs(borrowed()).cleaned();
+        return Some(search.url(search.page));
+    }
+    if path.starts_with("/p/") {
+        // A product page reads which variant and image to show first.
+        let variant = borrowed()
+            .find(|(k, _)| *k == "variant")
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty() && v.len() <= 64)
+            .map(|v| {
+                format!(
+                    "variant={}",
+                    form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                )
+            });
+        let image = borrowed()
+            .find(|(k, _)| *k == "image")
+            .and_then(|(_, v)| v.trim().parse::<u8>().ok())
+            .map(|i| format!("image={i}"));
+        let query: Vec<String> = variant.into_iter().chain(image).collect();
+        return Some(with(query.join("&")));
+    }
+    Some(path.to_owned())
 }
 
 /// Content codings in the order we prefer them.
@@ -353,9 +401,16 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Rendered parts by the shopper state they show (a part depends on nothing else), so a
 /// shopper browsing renders their header once, not on every page. Emptied when full.
-#[derive(Default)]
 struct Parts {
-    by_state: RwLock<HashMap<Personal, [Option<Arc<str>>; Slot::ALL.len()]>>,
+    by_state: RwLock<RecencyMap<Personal, [Option<Arc<str>>; Slot::ALL.len()]>>,
+}
+
+impl Default for Parts {
+    fn default() -> Self {
+        Self {
+            by_state: RwLock::new(RecencyMap::new(MAX_PART_STATES)),
+        }
+    }
 }
 
 /// Shopper states whose parts are kept.
@@ -377,18 +432,18 @@ impl Parts {
             .by_state
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if states.len() >= MAX_PART_STATES && !states.contains_key(personal) {
-            states.clear();
+        if let Some(parts) = states.get_mut_or_insert_with(personal.clone(), 1, Default::default) {
+            parts[slot.index()] = Some(html.clone());
         }
-        states.entry(personal.clone()).or_default()[slot.index()] = Some(html.clone());
         html
     }
 }
 
 impl PageCache {
-    pub fn new(services: Arc<Services>) -> Self {
+    pub fn new(services: Arc<Services>, policy: Arc<crate::security::BrowserPolicy>) -> Self {
         Self {
             services,
+            policy,
             store: Arc::default(),
             parts: Arc::default(),
         }
@@ -447,11 +502,11 @@ fn html(body: Bytes, coding: Coding, personal: bool, cache: &'static str) -> Res
         Coding::Identity => None,
     };
     if personal {
-        // Never in a shared cache; a browser may keep it for going back (bfcache) but
-        // asks again before reusing it.
+        // Never kept by any cache (the gateway's cache rules say the same for every
+        // response to a shopper with a session).
         headers.insert(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-cache"),
+            HeaderValue::from_static("private, no-store"),
         );
     }
     headers.insert("x-page-cache", HeaderValue::from_static(cache));
@@ -550,6 +605,11 @@ async fn shared_page(
         && !parts.headers.contains_key(header::SET_COOKIE)
         && body.len() <= MAX_PAGE_BYTES;
     let parts_cache = cache.parts.clone();
+    let policy = cache.policy.clone();
+    let nonce = parts
+        .headers
+        .remove(crate::security::RENDER_NONCE)
+        .and_then(|v| v.to_str().ok().map(str::to_owned));
     let built = tokio::task::spawn_blocking(move || -> std::io::Result<Page> {
         let pieces = cut(&body)?;
         let signed_out = Personal::default();
@@ -558,6 +618,7 @@ async fn shared_page(
         let gzip = splice_gzip(&pieces, &anonymous_part);
         Ok(Page {
             tag,
+            csp: policy.csp_for_page(&identity, nonce.as_deref()),
             pieces,
             anonymous: Encoded::new(identity, gzip),
         })
@@ -594,10 +655,25 @@ pub async fn middleware(State(cache): State<PageCache>, request: Request, next: 
         return next.run(request).await;
     }
     let path = request.uri().path().to_owned();
-    let key = request
+    // A plain form post's answer (its error in the URL) is that visitor's, never kept.
+    if request
         .uri()
-        .path_and_query()
-        .map_or_else(|| path.clone(), |pq| pq.as_str().to_owned());
+        .query()
+        .is_some_and(|q| q.contains("__err=") || q.contains("__path="))
+    {
+        return next.run(request).await;
+    }
+    let currency = cache.services.settings.currency;
+    let Some(key) = canonical_uri(&path, request.uri().query(), currency) else {
+        return next.run(request).await;
+    };
+    // The page is rendered from its canonical address too: parameters it does not read
+    // never reach it.
+    let mut request = request;
+    match key.parse::<axum::http::Uri>() {
+        Ok(uri) => *request.uri_mut() = uri,
+        Err(_) => return next.run(request).await,
+    }
     let accepts = accepted_codings(request.headers());
     // The shopper's own parts come from their session; a visitor without one is anonymous.
     let personal = match request.extensions().get::<Session>() {
@@ -610,6 +686,9 @@ pub async fn middleware(State(cache): State<PageCache>, request: Request, next: 
         Shared::Other(response) => response,
         Shared::Page(page, state, parts) => {
             let mut response = respond(&page, personal.as_ref(), &cache.parts, accepts, state);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, page.csp.clone());
             if let Some(parts) = parts {
                 *response.status_mut() = parts.status;
                 for (name, value) in &parts.headers {
@@ -641,6 +720,7 @@ mod tests {
         let body = Bytes::from(vec![b'x'; len]);
         Arc::new(Page {
             tag,
+            csp: HeaderValue::from_static("default-src 'self'"),
             pieces: Vec::new(),
             anonymous: Encoded::new(body.clone(), body),
         })
@@ -660,14 +740,58 @@ mod tests {
         let a_third_mib = 1024 * 1024 / 3;
         for i in 0..200 {
             store.put(format!("/c/x?utm={i}"), page(TAG, a_third_mib), || TAG);
-            let bytes = store.pages.read().map(|p| p.bytes).unwrap_or(usize::MAX);
+            let bytes = store.pages.read().map(|p| p.weight()).unwrap_or(usize::MAX);
             assert!(bytes <= MAX_BYTES, "{bytes} bytes kept after {i} pages");
         }
         // Replacing a page counts its size once.
         store.put("/same".into(), page(TAG, 10), || TAG);
-        let before = store.pages.read().map(|p| p.bytes).unwrap_or(0);
+        let before = store.pages.read().map(|p| p.weight()).unwrap_or(0);
         store.put("/same".into(), page(TAG, 10), || TAG);
-        assert_eq!(store.pages.read().map(|p| p.bytes).unwrap_or(0), before);
+        assert_eq!(store.pages.read().map(|p| p.weight()).unwrap_or(0), before);
+    }
+
+    #[test]
+    fn a_flood_of_one_off_pages_does_not_push_out_the_popular_ones() {
+        let store = Store::default();
+        let a_mib = 1024 * 1024;
+        store.put("/".into(), page(TAG, a_mib), || TAG);
+        for i in 0..500 {
+            store.put(format!("/search?q=junk{i}"), page(TAG, a_mib), || TAG);
+            assert!(
+                store.get("/", TAG).is_some(),
+                "the home page went after {i} one-off pages"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_hold_only_the_parameters_a_page_reads_in_a_fixed_order() {
+        let usd = Currency::Usd;
+        assert_eq!(
+            canonical_uri("/", Some("x=1&utm_source=mail"), usd).as_deref(),
+            Some("/")
+        );
+        assert_eq!(
+            canonical_uri("/c/shirts", Some("utm=1&page=2&sort=price-asc&junk"), usd),
+            canonical_uri("/c/shirts", Some("sort=price-asc&page=2"), usd)
+        );
+        assert_eq!(
+            canonical_uri("/c/shirts", Some("in_stock=1&sort=price-asc"), usd).as_deref(),
+            Some("/c/shirts?sort=price-asc&in_stock=1")
+        );
+        assert_eq!(canonical_uri("/c/shirts", Some("page=0"), usd), None);
+        assert_eq!(
+            canonical_uri("/search", Some("zz=1&q=linen+shirt"), usd),
+            canonical_uri("/search", Some("q=linen%20shirt"), usd)
+        );
+        assert_eq!(
+            canonical_uri("/p/tee", Some("image=2&variant=TEE-M&fbclid=9"), usd).as_deref(),
+            Some("/p/tee?variant=TEE-M&image=2")
+        );
+        assert_eq!(
+            canonical_uri("/p/tee", Some("image=x"), usd).as_deref(),
+            Some("/p/tee")
+        );
     }
 
     #[test]

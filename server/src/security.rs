@@ -1,5 +1,6 @@
 //! Gateway protections: cross-site request refusal, the client address for throttling,
-//! and keeping personal pages out of shared caches.
+//! keeping personal pages out of shared caches, and the browser policy (CSP, HSTS,
+//! Permissions-Policy).
 
 use app::ClientIp;
 use axum::extract::{ConnectInfo, Request, State};
@@ -118,9 +119,21 @@ pub async fn client_ip(
     next.run(request).await
 }
 
-/// Responses that set a cookie, and every page of a shopper's own (account, admin, cart,
-/// checkout, orders), are private: no shared cache (a CDN, a proxy) may keep them.
-pub async fn private_when_personal(request: Request, next: Next) -> Response {
+/// What a shared cache (a CDN, a proxy) may keep, decided in one place for every response.
+///
+/// Personal: every page of a shopper's own (account, admin, cart, checkout, orders,
+/// order lookup), every page or server-function answer to a request that carries a
+/// session cookie, and every response that sets a cookie. These answer `Cache-Control:
+/// private, no-store` and `Vary: Cookie`, so no cache anywhere keeps one shopper's page
+/// for another. Shared: any other HTML page (what an anonymous visitor sees) may be kept
+/// by a shared cache for a minute (`s-maxage`), never by the browser without asking
+/// again, and varies by cookie and encoding; a CDN that cannot vary by cookie must
+/// bypass its cache for requests carrying the session cookie (README, "Caching").
+pub async fn cache_rules(
+    State(session_cookie): State<&'static str>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     let personal_path = [
         "/account",
@@ -136,14 +149,267 @@ pub async fn private_when_personal(request: Request, next: Next) -> Response {
     ]
     .iter()
     .any(|p| path.starts_with(p));
+    let has_session = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|c| {
+            c.trim()
+                .split_once('=')
+                .is_some_and(|(name, _)| name == session_cookie)
+        });
+    let is_get = request.method() == Method::GET || request.method() == Method::HEAD;
     let mut response = next.run(request).await;
-    if personal_path || response.headers().contains_key(header::SET_COOKIE) {
-        response.headers_mut().insert(
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is_page = content_type.starts_with("text/html");
+    let is_answer = is_page || content_type.starts_with("application/json");
+    let sets_cookie = response.headers().contains_key(header::SET_COOKIE);
+    // Only a page that rendered may be kept by a CDN (not a 404, a 429 or a 503).
+    let ok = response.status() == StatusCode::OK;
+    let headers = response.headers_mut();
+    if personal_path || sets_cookie || (has_session && is_answer) {
+        headers.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         );
+        add_vary(headers, "cookie");
+    } else if is_page && is_get && ok && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=0, s-maxage=60, stale-while-revalidate=30"),
+        );
+        add_vary(headers, "cookie");
     }
     response
+}
+
+/// Adds `name` to the response's `Vary` unless it is already there.
+fn add_vary(headers: &mut HeaderMap, name: &str) {
+    let current: Vec<String> = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if current.iter().any(|v| v == name || v == "*") {
+        return;
+    }
+    let joined = current
+        .into_iter()
+        .chain(std::iter::once(name.to_owned()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Ok(value) = HeaderValue::from_str(&joined) {
+        headers.insert(header::VARY, value);
+    }
+}
+
+/// The Content-Security-Policy and the other browser protections, built in one place:
+/// the shop's own scripts only, each inline script of a page by its hash (cached pages are
+/// stored whole, and a per-request nonce would have to be spliced into them), the wasm
+/// (`'wasm-unsafe-eval'`), no framing, forms and connections to the shop only. A payment
+/// provider adds its script, frame and API origins here when it is configured.
+#[derive(Debug, Clone)]
+pub struct BrowserPolicy {
+    script_src: Vec<String>,
+    frame_src: Vec<String>,
+    connect_src: Vec<String>,
+    /// HSTS: only when the shop is served over https.
+    https: bool,
+}
+
+/// The CSP source for an inline script: `'sha256-…'` of its exact text.
+pub fn inline_script_hash(script: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(script.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// The response header in which a render names its nonce (removed before sending).
+pub const RENDER_NONCE: &str = "x-render-nonce";
+
+/// The hashes of the page's own inline scripts, each once: those carrying the render's
+/// `nonce` (the island loader and Leptos's scripts). A script that reached the page any
+/// other way (an HTML-injection bug) cannot know the nonce, so it is not allowed.
+pub fn inline_script_hashes(html: &[u8], nonce: Option<&str>) -> Vec<String> {
+    let Some(nonce) = nonce.filter(|n| !n.is_empty()) else {
+        return Vec::new();
+    };
+    let marker = format!("nonce=\"{nonce}\"");
+    let Ok(mut rest) = std::str::from_utf8(html) else {
+        return Vec::new();
+    };
+    let mut hashes = Vec::new();
+    while let Some(at) = rest.find("<script") {
+        let after = &rest[at + "<script".len()..];
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
+        let attributes = &after[..tag_end];
+        let body = &after[tag_end + 1..];
+        let Some(body_end) = body.find("</script>") else {
+            break;
+        };
+        let content = &body[..body_end];
+        let ours = attributes.split_ascii_whitespace().any(|a| a == marker);
+        if ours && !attributes.contains("src=") && !content.is_empty() {
+            let hash = inline_script_hash(content);
+            if !hashes.contains(&hash) {
+                hashes.push(hash);
+            }
+        }
+        rest = &body[body_end + "</script>".len()..];
+    }
+    hashes
+}
+
+impl BrowserPolicy {
+    pub fn new(https: bool) -> Self {
+        Self {
+            script_src: vec!["'self'".to_owned(), "'wasm-unsafe-eval'".to_owned()],
+            frame_src: Vec::new(),
+            connect_src: vec!["'self'".to_owned()],
+            https,
+        }
+    }
+
+    /// Allows scripts from `origin` (a payment provider's library).
+    pub fn allow_script(mut self, origin: &str) -> Self {
+        self.script_src.push(origin.to_owned());
+        self
+    }
+
+    /// Allows frames from `origin` (a payment provider's card fields).
+    pub fn allow_frame(mut self, origin: &str) -> Self {
+        self.frame_src.push(origin.to_owned());
+        self
+    }
+
+    /// Allows the browser to call `origin` (a payment provider's API).
+    pub fn allow_connect(mut self, origin: &str) -> Self {
+        self.connect_src.push(origin.to_owned());
+        self
+    }
+
+    /// The policy for a page whose inline scripts have `inline_hashes`.
+    pub fn content_security_policy(&self, inline_hashes: &[String]) -> String {
+        let frames = if self.frame_src.is_empty() {
+            "'none'".to_owned()
+        } else {
+            self.frame_src.join(" ")
+        };
+        let scripts: Vec<&str> = self
+            .script_src
+            .iter()
+            .chain(inline_hashes)
+            .map(String::as_str)
+            .collect();
+        [
+            "default-src 'self'".to_owned(),
+            format!("script-src {}", scripts.join(" ")),
+            "style-src 'self'".to_owned(),
+            "img-src 'self' data:".to_owned(),
+            "font-src 'self'".to_owned(),
+            format!("connect-src {}", self.connect_src.join(" ")),
+            format!("frame-src {frames}"),
+            "frame-ancestors 'none'".to_owned(),
+            "form-action 'self'".to_owned(),
+            "base-uri 'self'".to_owned(),
+            "object-src 'none'".to_owned(),
+        ]
+        .join("; ")
+    }
+
+    /// The CSP header of a page rendered with `nonce`: its own inline scripts by hash.
+    pub fn csp_for_page(&self, html: &[u8], nonce: Option<&str>) -> HeaderValue {
+        HeaderValue::from_str(&self.content_security_policy(&inline_script_hashes(html, nonce)))
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+    }
+
+    /// The headers every response carries, whatever it is.
+    fn fixed_headers(&self) -> Vec<(header::HeaderName, HeaderValue)> {
+        let mut headers = vec![(
+            header::HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static(
+                "camera=(), microphone=(), geolocation=(), usb=(), payment=(self)",
+            ),
+        )];
+        if self.https {
+            headers.push((
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            ));
+        }
+        headers
+    }
+}
+
+/// Sets the browser policy on every response: an HTML page gets a CSP naming its own
+/// inline scripts (a kept page comes with the one made when it was kept), anything else
+/// the policy without inline scripts.
+pub async fn browser_policy(
+    State(policy): State<std::sync::Arc<BrowserPolicy>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    for (name, value) in policy.fixed_headers() {
+        response.headers_mut().entry(name).or_insert(value);
+    }
+    let nonce = response
+        .headers_mut()
+        .remove(RENDER_NONCE)
+        .and_then(|v| v.to_str().ok().map(str::to_owned));
+    if response
+        .headers()
+        .contains_key(header::CONTENT_SECURITY_POLICY)
+    {
+        return response;
+    }
+    let headers = response.headers();
+    let is_page = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+        && !headers.contains_key(header::CONTENT_ENCODING);
+    if !is_page {
+        let csp = policy.csp_for_page(b"", None);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+        return response;
+    }
+    // Pages are rendered whole (SsrMode::Async), so reading the body delays nothing.
+    let (mut parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, 32 * 1024 * 1024).await {
+        Ok(bytes) => {
+            parts.headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                policy.csp_for_page(&bytes, nonce.as_deref()),
+            );
+            Response::from_parts(parts, axum::body::Body::from(bytes))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a page's body failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered.",
+            )
+                .into_response()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -201,5 +467,59 @@ mod tests {
             &o
         ));
         assert!(is_cross_site(&headers(&[("origin", "null")]), &o));
+    }
+
+    #[test]
+    fn vary_is_added_once() {
+        let mut h = headers(&[("vary", "accept-encoding")]);
+        add_vary(&mut h, "cookie");
+        add_vary(&mut h, "cookie");
+        assert_eq!(
+            h.get("vary").and_then(|v| v.to_str().ok()),
+            Some("accept-encoding, cookie")
+        );
+    }
+
+    #[test]
+    fn the_policy_names_the_inline_scripts_and_what_providers_add() {
+        // The known SHA-256 of "alert(1)".
+        assert_eq!(
+            inline_script_hash("alert(1)"),
+            "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"
+        );
+        // Only scripts with the render's nonce count: not the injected one, not one with a
+        // guessed nonce, not external ones.
+        let page = br#"<head><script type="module" nonce="n0nce">alert(1)</script><script src="/pkg/a.js" nonce="n0nce"></script></head>
+            <p><script>evil()</script><script nonce="guess">evil()</script></p>
+            <script nonce="n0nce">alert(1)</script><script nonce="n0nce">__INCOMPLETE_CHUNKS=[];</script>"#;
+        let hashes = inline_script_hashes(page, Some("n0nce"));
+        assert_eq!(hashes.len(), 2, "{hashes:?}");
+        assert_eq!(hashes[0], inline_script_hash("alert(1)"));
+        assert!(!hashes.contains(&inline_script_hash("evil()")));
+        assert!(inline_script_hashes(page, None).is_empty());
+        let plain = BrowserPolicy::new(false);
+        let csp = plain.content_security_policy(&hashes);
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-src 'none'") && csp.contains("frame-ancestors 'none'"));
+        assert!(!plain
+            .fixed_headers()
+            .iter()
+            .any(|(n, _)| n == header::STRICT_TRANSPORT_SECURITY));
+        let with_provider = BrowserPolicy::new(true)
+            .allow_script("https://js.stripe.com")
+            .allow_frame("https://js.stripe.com");
+        let csp = with_provider.content_security_policy(&[]);
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval' https://js.stripe.com"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-src https://js.stripe.com"), "{csp}");
+        assert!(with_provider
+            .fixed_headers()
+            .iter()
+            .any(|(n, _)| n == header::STRICT_TRANSPORT_SECURITY));
     }
 }

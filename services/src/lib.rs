@@ -12,6 +12,7 @@ pub mod payments;
 pub mod random;
 pub mod recency;
 pub mod search;
+pub mod signing;
 
 use std::sync::Arc;
 

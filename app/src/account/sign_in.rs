@@ -88,6 +88,7 @@ pub fn RegisterPage() -> impl IntoView {
     let layout = expect_context::<LayoutResource>();
     let query = use_query_map();
     let next = safe_next(query.read_untracked().get("next").as_deref());
+    let sent = query.read_untracked().get("sent").is_some();
     view! {
         <Suspense fallback=loading>
             {move || {
@@ -99,6 +100,11 @@ pub fn RegisterPage() -> impl IntoView {
                         <Frame layout>
                             <AuthCard title="Create an account">
                                 {signed_in.map(|u| view! { <AlreadySignedIn email=u.email /> })}
+                                {sent.then(|| view! {
+                                    <Notice>
+                                        "Check your inbox: we have sent a link to finish creating your account. It works once, for 24 hours. If the address already has an account, the e-mail tells you how to sign in instead."
+                                    </Notice>
+                                })}
                                 <RegisterForm next />
                                 <p class="text-sm text-stone-600">
                                     "Already have an account? " <a href="/sign-in" class="link">"Sign in"</a>
@@ -252,6 +258,9 @@ pub fn ResetPasswordPage() -> impl IntoView {
     .into_any()
 }
 
+/// Asks for an account. The answer is the same whether the address has one or not: an
+/// e-mail goes to it either way (the link that finishes the account, or a reminder to
+/// sign in), so the form tells nobody which addresses have accounts.
 #[server(prefix = "/api", endpoint = "register")]
 pub async fn register(
     email: String,
@@ -263,10 +272,26 @@ pub async fn register(
         async move {
             let s = services()?;
             let ip = client_ip().await;
-            let user = s
-                .auth
+            s.auth
                 .register(&ip, &email, &password, name.as_deref().unwrap_or_default())
                 .await?;
+            // The account starts from the e-mail's link; `next` is not carried there.
+            let _ = next;
+            leptos_axum::redirect("/register?sent=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Finishes a registration with the link from its e-mail and signs the new account in.
+#[server(prefix = "/api", endpoint = "confirm_registration")]
+pub async fn confirm_registration(token: String, password: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            let ip = client_ip().await;
+            let user = s.auth.confirm_registration(&ip, &token, &password).await?;
             tracing::info!(user_id = user.user.id, "account registered");
             let session = session().await?;
             // The account exists now whatever happens next: say so if the sign-in fails.
@@ -279,11 +304,47 @@ pub async fn register(
                     )
                 })?;
             merge_guest_cart(&session, user.user.id).await;
-            leptos_axum::redirect(&safe_next(next.as_deref()));
+            leptos_axum::redirect("/account");
             Ok(())
         }
         .await,
     )
+}
+
+/// `/register/confirm?token=…`: the link from the registration e-mail. Following it only
+/// shows a form (mail scanners fetch links); the password chosen at registration creates
+/// the account.
+#[component]
+pub fn ConfirmRegistrationPage() -> impl IntoView {
+    let layout = expect_context::<LayoutResource>();
+    let query = use_query_map();
+    let token = query.read_untracked().get("token").unwrap_or_default();
+    let action = ServerAction::<ConfirmRegistration>::new();
+    let error = action_error(action.value());
+    view! {
+        <Suspense fallback=loading>
+            {move || {
+                let token = token.clone();
+                Suspend::new(async move {
+                    let layout = await_layout(layout).await;
+                    view! {
+                        <Frame layout>
+                            <AuthCard title="Finish creating your account">
+                                <p class="text-sm text-stone-600">"Enter the password you chose when you registered: then your account is created and you are signed in."</p>
+                                <ActionForm action attr:class="space-y-4" attr:data-testid="confirm-registration-form">
+                                    <input type="hidden" name="token" value=token />
+                                    <FormAlert error fields=&["password"] />
+                                    <Field name="password" label="Password" kind="password" autocomplete="current-password" required=true error />
+                                    <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>"Create my account"</button>
+                                </ActionForm>
+                            </AuthCard>
+                        </Frame>
+                    }
+                })
+            }}
+        </Suspense>
+    }
+    .into_any()
 }
 
 #[server(prefix = "/api", endpoint = "sign_in")]

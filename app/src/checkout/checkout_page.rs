@@ -233,52 +233,58 @@ fn CheckoutForm(page: CheckoutPage) -> impl IntoView {
 
 #[server(prefix = "/api", endpoint = "checkout")]
 pub async fn get_checkout() -> Result<CheckoutPage, AppError> {
-    with_status(
-        async move {
-            let s = services()?;
-            let session = session().await?;
-            let user = current_user(&session, &s.auth).await?;
-            let owner = cart_owner(false).await?;
-            let Some(owner) = owner else {
-                return Err(services::orders::OrderError::EmptyCart.into());
-            };
-            if let Some(number) = settle_checkout(&s, &owner).await? {
-                // This cart's last checkout placed an order: show it, not a second checkout.
-                remember_order(&session, &number).await;
-                leptos_axum::redirect(&format!("/order/{number}"));
-                return Err(AppError::Conflict(format!(
-                    "Your order {number} was already placed from this cart."
-                )));
-            }
-            let cart = s.cart.view(&owner).await?;
-            if cart.lines.is_empty() {
-                return Err(services::orders::OrderError::EmptyCart.into());
-            }
-            let idempotency_key = s.cart.checkout_key(&owner).await?;
-            let addresses = match &user {
-                Some(u) => s.auth.addresses(u.id).await?,
-                None => Vec::new(),
-            };
-            let shipping = s.orders.shipping_options(cart.subtotal).await?;
-            let country = addresses
-                .iter()
-                .find(|a| a.is_default)
-                .map_or_else(|| "US".to_owned(), |a| a.country.clone());
-            let first = shipping.first().map(|m| m.code.clone()).unwrap_or_default();
-            Ok(CheckoutPage {
-                quote: s.orders.quote(cart.subtotal, &country, &first).await?,
-                country,
-                shipping,
-                payments: s.orders.payments().options(),
-                email: user.as_ref().map(|u| u.email.clone()),
-                signed_in: user.is_some(),
-                addresses,
-                idempotency_key,
-                cart,
-            })
+    // Set when this cart's last checkout already placed an order: the answer is then a
+    // redirect to it, whose 302 must not be replaced by the error's status.
+    let mut placed_already = false;
+    let result = async {
+        let s = services()?;
+        let session = session().await?;
+        let user = current_user(&session, &s.auth).await?;
+        let owner = cart_owner(false).await?;
+        let Some(owner) = owner else {
+            return Err(services::orders::OrderError::EmptyCart.into());
+        };
+        if let Some(number) = settle_checkout(&s, &owner).await? {
+            // This cart's last checkout placed an order: show it, not a second checkout.
+            remember_order(&session, &number).await;
+            leptos_axum::redirect(&format!("/order/{number}"));
+            placed_already = true;
+            return Err(AppError::Conflict(format!(
+                "Your order {number} was already placed from this cart."
+            )));
         }
-        .await,
-    )
+        let cart = s.cart.view(&owner).await?;
+        if cart.lines.is_empty() {
+            return Err(services::orders::OrderError::EmptyCart.into());
+        }
+        let idempotency_key = s.cart.checkout_key(&owner).await?;
+        let addresses = match &user {
+            Some(u) => s.auth.addresses(u.id).await?,
+            None => Vec::new(),
+        };
+        let shipping = s.orders.shipping_options(cart.subtotal).await?;
+        let country = addresses
+            .iter()
+            .find(|a| a.is_default)
+            .map_or_else(|| "US".to_owned(), |a| a.country.clone());
+        let first = shipping.first().map(|m| m.code.clone()).unwrap_or_default();
+        Ok(CheckoutPage {
+            quote: s.orders.quote(cart.subtotal, &country, &first).await?,
+            country,
+            shipping,
+            payments: s.orders.payments().options(),
+            email: user.as_ref().map(|u| u.email.clone()),
+            signed_in: user.is_some(),
+            addresses,
+            idempotency_key,
+            cart,
+        })
+    }
+    .await;
+    if placed_already {
+        return result;
+    }
+    with_status(result)
 }
 
 /// The review's totals for another country or shipping method.

@@ -13,7 +13,7 @@ use domain::OrderView;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 fn OrderDetails(order: OrderView) -> impl IntoView {
@@ -64,9 +64,15 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
 pub fn OrderPage() -> impl IntoView {
     let layout = expect_context::<LayoutResource>();
     let params = use_params_map();
+    let query = use_query_map();
     let order = Resource::new(
-        move || params.read().get("number").unwrap_or_default(),
-        get_order,
+        move || {
+            (
+                params.read().get("number").unwrap_or_default(),
+                query.read().get("key"),
+            )
+        },
+        |(number, key)| get_order(number, key),
     );
     view! {
         <Suspense fallback=loading>
@@ -86,6 +92,9 @@ pub fn OrderPage() -> impl IntoView {
                                     {format!(", placed {}. A confirmation is on its way to {}.", order.placed_at, order.email)}
                                 </p>
                             </div>
+                            {(order.status == domain::OrderStatus::PendingPayment).then(|| view! {
+                                <CancelOrder number=order.number.clone() />
+                            })}
                             <OrderDetails order />
                         </div>
                     }.into_any(),
@@ -95,6 +104,21 @@ pub fn OrderPage() -> impl IntoView {
         </Suspense>
     }
     .into_any()
+}
+
+/// While an order awaits payment, its owner can cancel it (its stock goes back).
+#[component]
+fn CancelOrder(number: String) -> impl IntoView {
+    let action = ServerAction::<CancelOrderAction>::new();
+    let error = action_error(action.value());
+    view! {
+        <ActionForm action attr:class="card flex flex-wrap items-center justify-between gap-3 text-sm" attr:data-testid="cancel-order">
+            <FormAlert error fields=&[] />
+            <input type="hidden" name="number" value=number />
+            <span class="text-stone-600">"Changed your mind? Until it is paid you can cancel this order."</span>
+            <button type="submit" class="btn-secondary">"Cancel this order"</button>
+        </ActionForm>
+    }
 }
 
 /// `/order-lookup`: a guest opens an order with its number and e-mail.
@@ -130,13 +154,23 @@ pub fn OrderLookupPage() -> impl IntoView {
 /// An order, for its owner: the signed-in user who placed it, or the browser that placed
 /// or looked it up. Anyone else gets 404.
 #[server(prefix = "/api", endpoint = "order")]
-pub async fn get_order(number: String) -> Result<OrderView, AppError> {
+pub async fn get_order(number: String, key: Option<String>) -> Result<OrderView, AppError> {
     with_status(
         async move {
             let s = services()?;
             let session = session().await?;
-            let numbers = session_orders(&session).await;
             let number = number.trim().to_uppercase();
+            if let Some(key) = key.filter(|k| !k.is_empty()) {
+                // The signed link from the confirmation e-mail: this browser may see the
+                // order from now on (and cancel it while unpaid).
+                let order = s
+                    .orders
+                    .view(&number, &services::orders::Viewer::Link { key })
+                    .await?;
+                remember_order(&session, &number).await;
+                return Ok(order);
+            }
+            let numbers = session_orders(&session).await;
             if numbers.contains(&number) {
                 return Ok(s
                     .orders
@@ -150,6 +184,30 @@ pub async fn get_order(number: String) -> Result<OrderView, AppError> {
                 None => return Err(services::orders::OrderError::NotFound.into()),
             };
             Ok(s.orders.view(&number, &viewer).await?)
+        }
+        .await,
+    )
+}
+
+/// Cancels an order that awaits payment, for whoever may see it.
+#[server(name = CancelOrderAction, prefix = "/api", endpoint = "order_cancel")]
+pub async fn cancel_order(number: String) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            let number = number.trim().to_uppercase();
+            // Only an order this visitor may see, and only while unpaid (checked again
+            // under the order's lock).
+            get_order(number.clone(), None).await?;
+            s.orders.cancel_unpaid(&number).await.map_err(|e| match e {
+                services::orders::OrderError::Transition(_) => AppError::BadRequest(
+                    "This order is no longer awaiting payment, so it cannot be cancelled here. Please contact us.".into(),
+                ),
+                other => other.into(),
+            })?;
+            tracing::info!(order = %number, "cancelled by its owner");
+            leptos_axum::redirect(&format!("/order/{number}"));
+            Ok(())
         }
         .await,
     )

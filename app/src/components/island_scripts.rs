@@ -67,7 +67,19 @@ pub fn IslandScripts(options: LeptosOptions) -> impl IntoView {
     }
     let (js, wasm, _) = bundle(&options);
     let call = format!("{LOADER}({js:?}, {wasm:?});");
-    view! { <script type="module" inner_html=call></script> }
+    // The render's nonce marks the page's own inline scripts (this one and Leptos's): the
+    // gateway allows exactly those by hash in the Content-Security-Policy.
+    let nonce = leptos::nonce::use_nonce();
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (
+        nonce.as_ref(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(value) = http::HeaderValue::from_str(nonce) {
+            response.insert_header(http::HeaderName::from_static("x-render-nonce"), value);
+        }
+    }
+    view! { <script type="module" nonce=nonce inner_html=call></script> }
 }
 
 /// The site's stylesheet (what `leptos_meta::HashedStylesheet` renders, from the names

@@ -255,6 +255,10 @@ pub async fn merge_guest_cart(session: &Session, user_id: i64) {
         return;
     };
     let Ok(s) = services() else { return };
+    // Lines a guest checkout already ordered must not move into the account's cart.
+    if let Err(e) = settle_checkout(&s, &CartOwner::Guest(id.clone())).await {
+        tracing::warn!(error = %e, "could not settle the guest cart before merging it");
+    }
     match s
         .cart
         .merge(&CartOwner::Guest(id.clone()), &CartOwner::User(user_id))

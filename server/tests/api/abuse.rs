@@ -419,6 +419,7 @@ async fn a_committed_order_is_never_reported_as_a_failure() {
         Payments::new(vec![Arc::new(ReferencingProvider)]),
         services::limits::RateLimiter::new(redis, &app.redis_prefix),
         CheckoutLimits::default(),
+        services::signing::Signer::from_key(b"test"),
     );
     let o = order(
         "fault-key",
@@ -635,9 +636,13 @@ async fn concurrent_adds_never_lose_an_increment_and_sums_are_checked() {
 
 #[tokio::test]
 async fn a_strangers_failures_do_not_lock_the_owner_out() {
-    // A short slow-down cap keeps the test quick; the rule is the same.
-    let app =
-        TestApp::spawn_with(|c| c.auth.slow_down_max = std::time::Duration::from_millis(100)).await;
+    // A short slow-down cap keeps the test quick; a high per-network limit leaves the
+    // refusals below to the pair's own limit.
+    let app = TestApp::spawn_with(|c| {
+        c.auth.slow_down_max = std::time::Duration::from_millis(100);
+        c.auth.sign_in_per_ip = 1_000;
+    })
+    .await;
     let owner = app.browser();
     app.register(&owner, "owner@example.com", PASSWORD).await;
     let auth = &app.services.auth;
@@ -782,4 +787,293 @@ async fn guest_order_lookups_are_limited_per_network_and_per_number() {
         .expect("request");
     assert_eq!(response.status().as_u16(), 429);
     assert!(response.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn security_emails_survive_a_mail_server_that_is_down() {
+    // Nothing listens on port 1: every SMTP send fails, as when the mail server is down.
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some("smtp://127.0.0.1:1".into())).await;
+    let browser = app.browser();
+    app.sign_up_directly(&browser, "sec@example.com", PASSWORD)
+        .await;
+    let asked = app
+        .call(
+            &app.browser(),
+            "/api/forgot_password",
+            &[("email", "sec@example.com")],
+        )
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let changed = app
+        .call(
+            &browser,
+            "/api/change_password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "quartz-lantern-88"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let pool = pool(&app).await;
+    // The worker tried, failed, and kept both for a retry.
+    let waiting = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM event_log WHERE topic IN ('account.reset_requested', 'account.password_changed')
+             AND processed_at IS NULL AND last_error IS NOT NULL",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("count")
+    };
+    for _ in 0..100 {
+        if waiting().await == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(waiting().await, 2, "both e-mails wait for a retry");
+
+    // The mail server is back (here: an outbox) and the retry time comes: both are sent.
+    let outbox = std::env::temp_dir().join(format!("emporium-sec-outbox-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&outbox);
+    let mailer =
+        services::notifications::Mailer::outbox(&outbox, "Shop <shop@localhost>").expect("outbox");
+    let worker = services::events::EventWorker::new(
+        pool.clone(),
+        vec![Arc::new(services::events::consumers::SecurityEmails {
+            auth: app.services.auth.clone(),
+            mailer,
+        })],
+    );
+    let retry_now = "UPDATE event_log SET available_at = now() WHERE topic LIKE 'account.%'";
+    sqlx::query(retry_now).execute(&pool).await.expect("due");
+    while worker.run_once().await.expect("worker") > 0 {}
+    let read = || {
+        let mut mails: Vec<String> = std::fs::read_dir(&outbox)
+            .expect("outbox")
+            .map(|f| std::fs::read_to_string(f.expect("file").path()).expect("read"))
+            .map(|m| crate::helpers::decode_qp(&m))
+            .collect();
+        mails.sort();
+        mails
+    };
+    let mails = read();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("Your password was changed") || m.contains("password was changed")),
+        "{mails:?}"
+    );
+    let reset = mails
+        .iter()
+        .find(|m| m.contains("/reset-password?token="))
+        .expect("the reset e-mail");
+    let at = reset.find("/reset-password?token=").expect("link");
+    let link: String = reset[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/-?=".contains(*c))
+        .collect();
+    // The password change spent earlier links, but this one was made after it: it works.
+    let token = link.rsplit('=').next().expect("token");
+    assert!(
+        app.services.auth.check_reset_link(token).await.is_ok(),
+        "{link}"
+    );
+    // Delivered again (a crash before it was recorded): still one e-mail each.
+    sqlx::query("DELETE FROM event_consumptions")
+        .execute(&pool)
+        .await
+        .expect("forget");
+    sqlx::query("UPDATE event_log SET processed_at = NULL, available_at = now() WHERE topic LIKE 'account.%'")
+        .execute(&pool)
+        .await
+        .expect("again");
+    while worker.run_once().await.expect("worker") > 0 {}
+    assert_eq!(read().len(), 2);
+}
+
+#[tokio::test]
+async fn the_confirmation_email_links_to_the_order_with_a_signed_key() {
+    let app = TestApp::spawn().await;
+    let (sku, _) = plentiful_sku(&app).await;
+    let number = app
+        .services
+        .orders
+        .place(&order(
+            "link-key",
+            "guest:link",
+            "192.0.2.90",
+            "link@example.com",
+            &sku,
+        ))
+        .await
+        .expect("placed")
+        .number;
+    let mails = app.outbox_messages(1).await;
+    let mail = mails
+        .iter()
+        .find(|m| m.contains(&number))
+        .expect("confirmation");
+    let at = mail
+        .find(&format!("/order/{number}?key="))
+        .expect("signed link");
+    let path: String = mail[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/-?=".contains(*c))
+        .collect();
+    // Any browser with the link sees the order; a guessed or altered key does not.
+    let holder = app.browser();
+    let page = app.visit(&holder, &path).await;
+    assert_eq!(page.status, 200, "{path}");
+    assert_eq!(page.texts("order-number"), std::slice::from_ref(&number));
+    let stranger = app.browser();
+    let forged = format!("/order/{number}?key={}", "0".repeat(32));
+    assert_eq!(app.visit(&stranger, &forged).await.status, 404);
+    let next = format!(
+        "EMP-{}",
+        number.trim_start_matches("EMP-").parse::<u64>().expect("n") + 1
+    );
+    let moved = path.replace(&number, &next);
+    assert_eq!(app.visit(&stranger, &moved).await.status, 404);
+    // The stranger cannot cancel it; the holder of the link can, while it is unpaid.
+    let refused = app
+        .call(
+            &stranger,
+            "/api/order_cancel",
+            &[("number", number.as_str())],
+        )
+        .await;
+    assert_eq!(refused.status, 404, "{}", refused.body);
+    let cancelled = app
+        .call(&holder, "/api/order_cancel", &[("number", number.as_str())])
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let page = app.visit(&holder, &format!("/order/{number}")).await;
+    assert_eq!(page.texts("order-status"), ["Cancelled"]);
+    let twice = app
+        .call(&holder, "/api/order_cancel", &[("number", number.as_str())])
+        .await;
+    assert_eq!(twice.status, 400, "{}", twice.body);
+}
+
+#[tokio::test]
+async fn registration_answers_the_same_whether_or_not_the_address_has_an_account() {
+    let app = TestApp::spawn().await;
+    app.register(&app.browser(), "taken@example.com", PASSWORD)
+        .await;
+    let ask = |email: &'static str| {
+        let app = &app;
+        async move {
+            let browser = app.browser();
+            let page = app
+                .call(
+                    &browser,
+                    "/api/register",
+                    &[
+                        ("email", email),
+                        ("password", "amber-walrus-71"),
+                        ("name", "Sam"),
+                    ],
+                )
+                .await;
+            // Signed in by neither.
+            let account = app.visit(&browser, "/account").await.status;
+            let location = page.header("location").map(str::to_owned);
+            (page.status, page.body, location, account)
+        }
+    };
+    let existing = ask("taken@example.com").await;
+    let fresh = ask("fresh@example.com").await;
+    assert_eq!(existing, fresh);
+    assert_eq!(existing.0, 200);
+    assert_eq!(existing.3, 302, "not signed in");
+    // The owner is told someone tried; the new address gets the link that finishes it.
+    let mails = app.outbox_messages(2).await;
+    let to = |who: &str| -> Vec<&String> {
+        mails
+            .iter()
+            .filter(|m| m.contains(&format!("To: {who}")))
+            .collect()
+    };
+    let notice = to("taken@example.com");
+    assert!(
+        notice
+            .iter()
+            .any(|m| m.contains("You already have") && !m.contains("/register/confirm")),
+        "{notice:?}"
+    );
+    let token = app.registration_token("fresh@example.com", false).await;
+    let pool = pool(&app).await;
+    let users = |email: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_one(&pool)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(
+        (
+            users("taken@example.com").await,
+            users("fresh@example.com").await
+        ),
+        (1, 0)
+    );
+    // The link creates the account once, and signs it in.
+    let browser = app.browser();
+    let confirm = app
+        .visit(&browser, &format!("/register/confirm?token={token}"))
+        .await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("Create my account"));
+    assert_eq!(
+        users("fresh@example.com").await,
+        0,
+        "following the link alone creates nothing"
+    );
+    // Whoever registered must know the password they chose: someone else's registration
+    // of this address cannot become its owner's account.
+    let wrong = app
+        .call(
+            &browser,
+            "/api/confirm_registration",
+            &[("token", &token), ("password", "not-the-one-chosen-1")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert_eq!(users("fresh@example.com").await, 0);
+    let done = app
+        .call(
+            &browser,
+            "/api/confirm_registration",
+            &[("token", &token), ("password", "amber-walrus-71")],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(app.visit(&browser, "/account").await.status, 200);
+    assert_eq!(users("fresh@example.com").await, 1);
+    let again = app
+        .call(
+            &app.browser(),
+            "/api/confirm_registration",
+            &[("token", &token), ("password", "amber-walrus-71")],
+        )
+        .await;
+    assert_eq!(again.status, 400);
+    assert!(
+        again.body.contains("does not work any more"),
+        "{}",
+        again.body
+    );
+    // The existing account kept its own password.
+    let old = app
+        .services
+        .auth
+        .sign_in("192.0.2.99", "taken@example.com", PASSWORD)
+        .await;
+    assert!(old.is_ok());
 }

@@ -295,6 +295,88 @@ impl TestApp {
             )
             .await;
         assert_eq!(page.status, 200, "register {email}: {}", page.body);
+        // The shopper reads the e-mail (it leaves the outbox) and follows its link.
+        let token = self.registration_token(email, true).await;
+        let done = self
+            .call(
+                client,
+                "/api/confirm_registration",
+                &[("token", &token), ("password", password)],
+            )
+            .await;
+        assert_eq!(done.status, 200, "confirm {email}: {}", done.body);
+    }
+
+    /// An account made straight in the database, and `client` signed in to it (for apps
+    /// whose e-mail cannot arrive: no event worker, or a mail server that is down).
+    pub async fn sign_up_directly(&self, client: &reqwest::Client, email: &str, password: &str) {
+        self.services
+            .auth
+            .create_customer(email, password, "Test Shopper")
+            .await
+            .expect("create the account");
+        let page = self
+            .call(
+                client,
+                "/api/sign_in",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        assert_eq!(page.status, 200, "sign in {email}: {}", page.body);
+    }
+
+    /// The token of the link that finishes `email`'s registration, from the outbox (the
+    /// event worker sends it; waits up to 10 s). With `take`, the e-mail is removed.
+    pub async fn registration_token(&self, email: &str, take: bool) -> String {
+        let to = format!("To: {}", email.to_lowercase());
+        let marker = "/register/confirm?token=";
+        for _ in 0..100 {
+            let files = std::fs::read_dir(&self.outbox)
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            for file in files {
+                let mail = decode_qp(&std::fs::read_to_string(&file).unwrap_or_default());
+                if let (true, Some(at)) = (mail.contains(&to), mail.find(marker)) {
+                    if take {
+                        let _ = std::fs::remove_file(&file);
+                    }
+                    return mail[at + marker.len()..]
+                        .chars()
+                        .take_while(char::is_ascii_hexdigit)
+                        .collect();
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no registration e-mail to {email} in {}",
+            self.outbox.display()
+        );
+    }
+
+    /// The first e-mail in the outbox containing `needle` (waits up to 10 s).
+    pub async fn outbox_message_with(&self, needle: &str) -> String {
+        for _ in 0..100 {
+            let found = std::fs::read_dir(&self.outbox)
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| decode_qp(&std::fs::read_to_string(f).unwrap_or_default()))
+                .find(|m| m.contains(needle));
+            if let Some(mail) = found {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no e-mail with {needle:?} in {}", self.outbox.display());
     }
 
     /// The e-mails in the outbox, oldest first, as raw text with quoted-printable soft

@@ -3,6 +3,7 @@
 mod abuse;
 mod accounts;
 mod catalog_pages;
+mod headers;
 mod helpers;
 mod orders;
 mod search;

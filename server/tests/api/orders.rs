@@ -772,7 +772,8 @@ async fn an_admin_marks_an_offline_payment_as_paid() {
         .await
         .expect("place");
     let customer = app.browser();
-    app.register(&customer, "cleo@example.com", PASSWORD).await;
+    app.sign_up_directly(&customer, "cleo@example.com", PASSWORD)
+        .await;
     let refused = app
         .call(
             &customer,
@@ -783,7 +784,8 @@ async fn an_admin_marks_an_offline_payment_as_paid() {
     assert_eq!(refused.status, 403);
 
     let admin = app.browser();
-    app.register(&admin, "boss@example.com", PASSWORD).await;
+    app.sign_up_directly(&admin, "boss@example.com", PASSWORD)
+        .await;
     app.services
         .auth
         .create_or_promote_admin("boss@example.com", None)

@@ -109,7 +109,7 @@ async fn each_shopper_sees_their_own_header_on_pages_kept_for_everyone() {
                     assert_eq!(page.header("x-page-cache"), Some("hit"), "{who} {path}");
                 }
                 // A page with someone's own parts is theirs alone.
-                let private = page.header("cache-control") == Some("private, no-cache");
+                let private = page.header("cache-control") == Some("private, no-store");
                 assert_eq!(private, who != "visitor", "{who} {path} cache-control");
             }
         }

@@ -36,6 +36,9 @@ pub enum AuthError {
     Throttled { retry_after_secs: u64 },
     #[error("{0}")]
     ResetLink(ResetLinkProblem),
+    /// The link that finishes a registration is unknown, used or expired.
+    #[error("This link to finish creating your account does not work any more: it was used, it expired, or it was not copied whole. Register again to get a new one.")]
+    RegistrationLink,
     #[error("not found")]
     NotFound,
     /// Redis (sessions, counters) cannot be reached.
@@ -105,6 +108,8 @@ pub struct AuthSettings {
     pub reset_per_account: u32,
     pub throttle_window: Duration,
     pub reset_link_ttl: Duration,
+    /// How long the link that finishes a registration works.
+    pub registration_link_ttl: Duration,
     /// A sign-in lasts at most this long, however active the session.
     pub session_absolute: Duration,
 }
@@ -120,6 +125,7 @@ impl Default for AuthSettings {
             reset_per_account: 3,
             throttle_window: Duration::from_secs(15 * 60),
             reset_link_ttl: Duration::from_secs(60 * 60),
+            registration_link_ttl: Duration::from_secs(24 * 3600),
             session_absolute: Duration::from_secs(30 * 24 * 3600),
         }
     }
@@ -130,6 +136,8 @@ impl Default for AuthSettings {
 pub struct AuthService {
     pool: PgPool,
     limiter: RateLimiter,
+    /// Makes the e-mailed tokens from their event, so a resent e-mail carries the same link.
+    signer: crate::signing::Signer,
     mailer: Mailer,
     settings: Arc<AuthSettings>,
     shop_name: Arc<str>,
@@ -162,12 +170,24 @@ pub struct AuthenticatedUser {
     pub auth_epoch: i32,
 }
 
-fn random_token() -> Result<String, AuthError> {
-    crate::random::hex(32).map_err(|e| AuthError::Internal(e.to_string()))
-}
-
 fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Writes a security e-mail's event in the transaction of the change it tells of.
+async fn security_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    topic: &str,
+    payload: serde_json::Value,
+) -> Result<(), AuthError> {
+    sqlx::query!(
+        "INSERT INTO event_log (topic, payload) VALUES ($1, $2)",
+        topic,
+        payload
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// A write that hit the unique e-mail index means the address is taken.
@@ -186,6 +206,7 @@ impl AuthService {
     pub fn new(
         pool: PgPool,
         limiter: RateLimiter,
+        signer: crate::signing::Signer,
         mailer: Mailer,
         settings: AuthSettings,
         shop_name: &str,
@@ -194,6 +215,7 @@ impl AuthService {
         Self {
             pool,
             limiter,
+            signer,
             mailer,
             settings: Arc::new(settings),
             shop_name: shop_name.into(),
@@ -221,14 +243,17 @@ impl AuthService {
         Some(wait.min(self.settings.slow_down_max))
     }
 
-    /// Creates a customer account. Throttled per IP.
+    /// Asks for a customer account. Throttled per client network. The answer is the same
+    /// whether the address already has an account or not: a new address is sent a link
+    /// that finishes creating the account ([`AuthService::confirm_registration`]), the
+    /// holder of an existing one a notice instead; both through the event log.
     pub async fn register(
         &self,
         client_ip: &str,
         email: &str,
         password: &str,
         name: &str,
-    ) -> Result<AuthenticatedUser, AuthError> {
+    ) -> Result<(), AuthError> {
         let email = Email::parse(email)?;
         let name = domain::account::parse_name(name)?;
         password::check_new_password(password, email.as_str())?;
@@ -238,6 +263,178 @@ impl AuthService {
                 self.rate(self.settings.register_per_ip),
             )
             .await?;
+        // Each registration e-mails the address: limited per address too, so nobody can
+        // flood an inbox from many networks.
+        self.limiter
+            .hit(
+                &format!("register:account:{}", email.as_str()),
+                self.rate(self.settings.reset_per_account),
+            )
+            .await?;
+        // Hashed either way, so both answers take the same time.
+        let hash = password::hash(password.to_owned()).await?;
+        let mut tx = self.pool.begin().await?;
+        let existing = sqlx::query_scalar!("SELECT id FROM users WHERE email = $1", email.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        match existing {
+            Some(user_id) => {
+                security_event(
+                    &mut tx,
+                    "account.registration_existing",
+                    serde_json::json!({ "user_id": user_id }),
+                )
+                .await?;
+            }
+            None => {
+                let expires_at = chrono::Utc::now()
+                    + chrono::Duration::from_std(self.settings.registration_link_ttl)
+                        .map_err(|e| AuthError::Internal(e.to_string()))?;
+                let registration_id = sqlx::query_scalar!(
+                    "INSERT INTO registrations (email, name, password_hash, expires_at)
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                    email.as_str(),
+                    name,
+                    hash.as_str(),
+                    expires_at
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                security_event(
+                    &mut tx,
+                    "account.registration",
+                    serde_json::json!({ "registration_id": registration_id }),
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The e-mail for a registration event: the link that finishes a new account (made
+    /// now; a redelivery replaces it), or the notice to an existing account's holder.
+    /// `None` when there is nothing to send (the registration was finished or expired).
+    pub async fn registration_email(
+        &self,
+        topic: &str,
+        payload: &serde_json::Value,
+    ) -> Result<Option<crate::notifications::OutgoingEmail>, AuthError> {
+        let id = |name: &str| payload.get(name).and_then(serde_json::Value::as_i64);
+        if topic == "account.registration_existing" {
+            let Some(user_id) = id("user_id") else {
+                return Ok(None);
+            };
+            let to = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            return Ok(to.map(|to| {
+                templates::registration_attempt(
+                    &self.shop_name,
+                    &to,
+                    &format!("{}/sign-in", self.public_url),
+                    &format!("{}/forgot-password", self.public_url),
+                )
+            }));
+        }
+        let Some(registration_id) = id("registration_id") else {
+            return Ok(None);
+        };
+        let token = self
+            .signer
+            .sign("registration-link", &registration_id.to_string());
+        let to = sqlx::query_scalar!(
+            "UPDATE registrations SET token_hash = $2
+             WHERE id = $1 AND used_at IS NULL AND expires_at > now() RETURNING email",
+            registration_id,
+            token_hash(&token)
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let link = format!("{}/register/confirm?token={token}", self.public_url);
+        let hours = self.settings.registration_link_ttl.as_secs() / 3600;
+        Ok(to.map(|to| templates::confirm_registration(&self.shop_name, &to, &link, hours)))
+    }
+
+    /// Finishes a registration with the link from its e-mail and the password chosen for
+    /// it, once: the account is created as asked for, and returned to be signed in. The
+    /// password is asked again so that a registration someone else made for this address
+    /// (with a password they know) cannot become the address owner's account.
+    pub async fn confirm_registration(
+        &self,
+        client_ip: &str,
+        token: &str,
+        password: &str,
+    ) -> Result<AuthenticatedUser, AuthError> {
+        if password.is_empty() {
+            return Err(FieldError::new(
+                "password",
+                "Enter the password you chose when you registered.",
+            )
+            .into());
+        }
+        self.limiter
+            .hit(
+                &format!("register-confirm:net:{}", network_of(client_ip)),
+                self.rate(self.settings.sign_in_per_ip),
+            )
+            .await?;
+        let pending = sqlx::query_scalar!(
+            "SELECT password_hash FROM registrations
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()",
+            token_hash(token.trim())
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(AuthError::RegistrationLink)?;
+        if !password::verify(password.to_owned(), PasswordHashString::from_db(pending)).await? {
+            return Err(FieldError::new(
+                "password",
+                "That is not the password chosen for this registration. If you did not register, ignore the e-mail; otherwise register again.",
+            )
+            .into());
+        }
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query!(
+            "UPDATE registrations SET used_at = now()
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+             RETURNING email, name, password_hash",
+            token_hash(token.trim())
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(r) = claimed else {
+            return Err(AuthError::RegistrationLink);
+        };
+        let row = sqlx::query_as!(
+            UserRow,
+            "INSERT INTO users (email, name, password_hash, role) VALUES ($1, $2, $3, 'customer')
+             RETURNING id, email, name, role, auth_epoch",
+            r.email,
+            r.name,
+            r.password_hash
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(email_taken_or)?;
+        tx.commit().await?;
+        Ok(AuthenticatedUser {
+            user: row.summary(),
+            auth_epoch: row.auth_epoch,
+        })
+    }
+
+    /// Creates a customer account straight away, without the e-mailed link: for accounts
+    /// the shop itself makes (imports, admin tools, tests whose e-mail cannot arrive).
+    pub async fn create_customer(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+    ) -> Result<AuthenticatedUser, AuthError> {
+        let email = Email::parse(email)?;
+        let name = domain::account::parse_name(name)?;
+        password::check_new_password(password, email.as_str())?;
         self.insert_user(&email, password, &name, Role::Customer)
             .await
     }
@@ -293,9 +490,11 @@ impl AuthService {
                 self.rate(self.settings.sign_in_per_ip),
             )
             .await?;
+        // Counted before the password is checked, so parallel guesses cannot slip past the
+        // limit; a success clears it again.
         let pair_key = format!("signin:fail:{}:{network}", email.as_str());
         let pair_rate = self.rate(self.settings.sign_in_per_account);
-        self.limiter.check(&pair_key, pair_rate).await?;
+        self.limiter.hit(&pair_key, pair_rate).await?;
         let account_key = format!("signin:fail:{}", email.as_str());
         // Counts far past the slow-down threshold, so the delay can keep growing.
         let account_rate = self.rate(self.settings.slow_down_after.saturating_add(20));
@@ -331,9 +530,7 @@ impl AuthService {
                 })
             }
             _ => {
-                // The pair's own limit refuses only once it is already full (checked
-                // above); the account count is a measure, never a refusal.
-                let _ = self.limiter.hit(&pair_key, pair_rate).await;
+                // The account count is a measure (the slow-down), never a refusal.
                 let _ = self.limiter.hit(&account_key, account_rate).await;
                 Err(AuthError::InvalidCredentials)
             }
@@ -413,15 +610,15 @@ impl AuthService {
         if old_email != row.email {
             // A reset link sent to the old address must not take over the account.
             Self::spend_reset_links(&mut tx, user_id).await?;
+            // The old address hears of it, through the event log: sent once, retried.
+            security_event(
+                &mut tx,
+                "account.email_changed",
+                serde_json::json!({ "old_email": old_email, "new_email": row.email }),
+            )
+            .await?;
         }
         tx.commit().await?;
-        if old_email != row.email {
-            self.send_in_background(templates::email_changed(
-                &self.shop_name,
-                &old_email,
-                &row.email,
-            ));
-        }
         Ok(row.summary())
     }
 
@@ -450,12 +647,13 @@ impl AuthService {
         .fetch_one(&mut *tx)
         .await?;
         Self::spend_reset_links(&mut tx, user_id).await?;
+        security_event(
+            &mut tx,
+            "account.password_changed",
+            serde_json::json!({ "email": user.user.email }),
+        )
+        .await?;
         tx.commit().await?;
-        self.send_in_background(templates::password_changed(
-            &self.shop_name,
-            &user.user.email,
-            &format!("{}/forgot-password", self.public_url),
-        ));
         Ok(epoch)
     }
 
@@ -479,43 +677,78 @@ impl AuthService {
                 self.rate(self.settings.reset_per_account),
             )
             .await?;
-        let Some(user_id) =
-            sqlx::query_scalar!("SELECT id FROM users WHERE email = $1", email.as_str())
-                .fetch_optional(&self.pool)
-                .await?
-        else {
+        let user_id = sqlx::query_scalar!("SELECT id FROM users WHERE email = $1", email.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        if user_id.is_none() {
             tracing::info!("password reset asked for an address without an account");
-            return Ok(());
-        };
-        // The link is stored and sent in the background, so a known address answers as
-        // fast as an unknown one.
-        let token = random_token()?;
+        }
+        // Known or not, the same write and the same answer. The event worker makes the
+        // link and sends it, retried until sent, so a restart or a mail server that is
+        // down loses nothing.
+        sqlx::query!(
+            "INSERT INTO event_log (topic, payload) VALUES ('account.reset_requested', $1)",
+            serde_json::json!({ "user_id": user_id })
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The reset e-mail for a `account.reset_requested` event: a fresh link stored for
+    /// the event (a redelivery replaces it, so only the e-mail sent last carries a working
+    /// link), or `None` when there is nothing to send (no account, or the link was used).
+    pub async fn reset_email(
+        &self,
+        event_id: i64,
+        user_id: i64,
+    ) -> Result<Option<crate::notifications::OutgoingEmail>, AuthError> {
+        // The same token for the same event: a redelivered e-mail (same Message-ID, which
+        // receivers may drop as a duplicate) carries the link that works.
+        let token = self.signer.sign("reset-link", &event_id.to_string());
         let ttl = self.settings.reset_link_ttl;
         let expires_at = chrono::Utc::now()
             + chrono::Duration::from_std(ttl).map_err(|e| AuthError::Internal(e.to_string()))?;
+        let email = sqlx::query_scalar!(
+            "INSERT INTO password_resets (token_hash, user_id, expires_at, event_id)
+             SELECT $1, u.id, $3, $4 FROM users u WHERE u.id = $2
+             ON CONFLICT (event_id) DO UPDATE SET token_hash = EXCLUDED.token_hash,
+                 expires_at = EXCLUDED.expires_at
+               WHERE password_resets.used_at IS NULL
+             RETURNING (SELECT email FROM users WHERE id = $2) AS \"email!\"",
+            token_hash(&token),
+            user_id,
+            expires_at,
+            event_id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         let link = format!("{}/reset-password?token={token}", self.public_url);
-        let email =
-            templates::password_reset(&self.shop_name, email.as_str(), &link, ttl.as_secs() / 60);
-        let (pool, mailer) = (self.pool.clone(), self.mailer.clone());
-        tokio::spawn(async move {
-            let stored = sqlx::query!(
-                "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-                token_hash(&token),
-                user_id,
-                expires_at
-            )
-            .execute(&pool)
-            .await;
-            match stored {
-                Err(e) => tracing::error!(error = %e, "could not store a password reset link"),
-                Ok(_) => {
-                    if let Err(e) = mailer.send(&email).await {
-                        tracing::error!(error = %e, "password reset e-mail could not be sent");
-                    }
-                }
-            }
-        });
-        Ok(())
+        Ok(email
+            .map(|to| templates::password_reset(&self.shop_name, &to, &link, ttl.as_secs() / 60)))
+    }
+
+    /// The notice for a security event of the account (`account.password_changed`,
+    /// `account.email_changed`), from its payload.
+    pub fn security_notice(
+        &self,
+        topic: &str,
+        payload: &serde_json::Value,
+    ) -> Option<crate::notifications::OutgoingEmail> {
+        let field = |name: &str| payload.get(name).and_then(serde_json::Value::as_str);
+        match topic {
+            "account.password_changed" => Some(templates::password_changed(
+                &self.shop_name,
+                field("email")?,
+                &format!("{}/forgot-password", self.public_url),
+            )),
+            "account.email_changed" => Some(templates::email_changed(
+                &self.shop_name,
+                field("old_email")?,
+                field("new_email")?,
+            )),
+            _ => None,
+        }
     }
 
     /// Makes every outstanding reset link of the user unusable.
@@ -530,15 +763,6 @@ impl AuthService {
         .execute(&mut **tx)
         .await?;
         Ok(())
-    }
-
-    fn send_in_background(&self, email: crate::notifications::OutgoingEmail) {
-        let mailer = self.mailer.clone();
-        tokio::spawn(async move {
-            if let Err(e) = mailer.send(&email).await {
-                tracing::error!(error = %e, subject = %email.subject, "e-mail could not be sent");
-            }
-        });
     }
 
     /// Whether a reset link can still be used, and for which address.
@@ -600,6 +824,12 @@ impl AuthService {
         .fetch_one(&mut *tx)
         .await?;
         Self::spend_reset_links(&mut tx, user_id).await?;
+        security_event(
+            &mut tx,
+            "account.password_changed",
+            serde_json::json!({ "email": row.email }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row.summary())
     }

@@ -3,10 +3,12 @@
 //! Entries carry the generation they were read under. A write bumps the generation and
 //! clears the maps; a read that started before the write cannot store its (possibly
 //! stale) result afterwards, because the insert checks the generation under the lock.
+//! Listings and products are bounded: when full, the least recently read go first, so
+//! a flood of odd filters or unknown slugs never empties the cache of what shoppers read.
 
 use super::tree::CategoryTree;
+use crate::recency::RecencyMap;
 use domain::{HomePage, ListingPage, ListingQuery, ProductDetail};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -20,12 +22,22 @@ pub(super) struct CatalogCache {
     inner: RwLock<Maps>,
 }
 
-#[derive(Default)]
 struct Maps {
     tree: Option<Arc<CategoryTree>>,
     home: Option<Arc<HomePage>>,
-    listings: HashMap<(String, ListingQuery), Arc<ListingPage>>,
-    products: HashMap<String, Arc<Option<ProductDetail>>>,
+    listings: RecencyMap<(String, ListingQuery), Arc<ListingPage>>,
+    products: RecencyMap<String, Arc<Option<ProductDetail>>>,
+}
+
+impl Default for Maps {
+    fn default() -> Self {
+        Self {
+            tree: None,
+            home: None,
+            listings: RecencyMap::new(MAX_LISTINGS),
+            products: RecencyMap::new(MAX_PRODUCTS),
+        }
+    }
 }
 
 impl CatalogCache {
@@ -89,10 +101,7 @@ impl CatalogCache {
         page: Arc<ListingPage>,
     ) {
         self.store(generation, |m| {
-            if m.listings.len() >= MAX_LISTINGS {
-                m.listings.clear();
-            }
-            m.listings.insert((slug.to_owned(), query.clone()), page);
+            m.listings.insert((slug.to_owned(), query.clone()), page, 1);
         });
     }
 
@@ -107,10 +116,7 @@ impl CatalogCache {
         product: Arc<Option<ProductDetail>>,
     ) {
         self.store(generation, |m| {
-            if m.products.len() >= MAX_PRODUCTS {
-                m.products.clear();
-            }
-            m.products.insert(slug.to_owned(), product);
+            m.products.insert(slug.to_owned(), product, 1);
         });
     }
 }
@@ -130,5 +136,22 @@ mod tests {
         assert!(cache.product("tee").is_some());
         cache.invalidate();
         assert!(cache.product("tee").is_none());
+    }
+
+    #[test]
+    fn unknown_slugs_do_not_push_out_a_product_shoppers_read() {
+        let cache = CatalogCache::default();
+        let generation = cache.generation();
+        cache.put_product(generation, "tee", Arc::new(None));
+        for i in 0..(MAX_PRODUCTS * 2) {
+            cache.put_product(generation, &format!("no-such-{i}"), Arc::new(None));
+            if i % 1000 == 0 {
+                assert!(
+                    cache.product("tee").is_some(),
+                    "gone after {i} unknown slugs"
+                );
+            }
+        }
+        assert!(cache.product("tee").is_some());
     }
 }

@@ -46,7 +46,8 @@ impl Consumer for OrderConfirmationEmail {
             )
             .await
             .map_err(|e| e.to_string())?;
-        let message = templates::order_confirmation(&self.shop_name, &self.public_url, &order);
+        let link = format!("{}{}", self.public_url, self.orders.link(&number));
+        let message = templates::order_confirmation(&self.shop_name, &link, &order);
         self.mailer
             .send_as(&message, &format!("order-{number}-confirmation"))
             .await
@@ -79,6 +80,63 @@ impl Consumer for SearchIndexer {
             .ok_or("the event has no product_id")?;
         self.search
             .refresh(&[product_id])
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Sends the accounts' security e-mails from the event log: reset links, "password
+/// changed" and "e-mail changed" notices. Idempotent: each message has a fixed id per
+/// event, and a redelivered reset event replaces its link rather than adding one.
+pub struct SecurityEmails {
+    pub auth: crate::auth::AuthService,
+    pub mailer: Mailer,
+}
+
+#[async_trait]
+impl Consumer for SecurityEmails {
+    fn name(&self) -> &'static str {
+        "security-emails"
+    }
+
+    fn wants(&self, topic: &str) -> bool {
+        matches!(
+            topic,
+            "account.reset_requested"
+                | "account.password_changed"
+                | "account.email_changed"
+                | "account.registration"
+                | "account.registration_existing"
+        )
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), String> {
+        let message = if event.topic == "account.reset_requested" {
+            // No account behind the address: nothing to send.
+            let Some(user_id) = event
+                .payload
+                .get("user_id")
+                .and_then(serde_json::Value::as_i64)
+            else {
+                return Ok(());
+            };
+            self.auth
+                .reset_email(event.id, user_id)
+                .await
+                .map_err(|e| e.to_string())?
+        } else if event.topic.starts_with("account.registration") {
+            self.auth
+                .registration_email(&event.topic, &event.payload)
+                .await
+                .map_err(|e| e.to_string())?
+        } else {
+            self.auth.security_notice(&event.topic, &event.payload)
+        };
+        let Some(message) = message else {
+            return Ok(());
+        };
+        self.mailer
+            .send_as(&message, &format!("security-{}", event.id))
             .await
             .map_err(|e| e.to_string())
     }

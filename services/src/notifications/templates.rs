@@ -62,6 +62,55 @@ pub fn password_reset(shop: &str, to: &str, link: &str, valid_minutes: u64) -> O
     }
 }
 
+/// The one-time link that finishes creating an account (proving the address is theirs).
+pub fn confirm_registration(shop: &str, to: &str, link: &str, valid_hours: u64) -> OutgoingEmail {
+    let subject = format!("Finish creating your {shop} account");
+    let intro = format!(
+        "Someone, hopefully you, asked to create a {shop} account with this e-mail address. To finish, confirm with the link below."
+    );
+    let validity = format!(
+        "The link works once and expires in {valid_hours} hours. If you did not ask for an account, ignore this e-mail: nothing is created."
+    );
+    let text = format!("{subject}\n\n{intro}\n\n{link}\n\n{validity}\n\n— {shop}\n");
+    let html = html_page(
+        shop,
+        "Finish creating your account",
+        &[intro, validity],
+        Some(("Create my account", link)),
+    );
+    OutgoingEmail {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
+/// Tells the holder of an existing account that someone tried to register with their
+/// address (the registration form answers the same either way, so nobody learns that the
+/// address has an account).
+pub fn registration_attempt(shop: &str, to: &str, sign_in: &str, reset: &str) -> OutgoingEmail {
+    let subject = format!("You already have a {shop} account");
+    let intro = format!(
+        "Someone, hopefully you, tried to create a {shop} account with this e-mail address, which already has one. Nothing was changed."
+    );
+    let help =
+        format!("Sign in at {sign_in}. If you forgot your password, choose a new one at {reset}.");
+    let text = format!("{subject}\n\n{intro}\n\n{help}\n\n— {shop}\n");
+    let html = html_page(
+        shop,
+        "You already have an account",
+        &[intro, help],
+        Some(("Sign in", sign_in)),
+    );
+    OutgoingEmail {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
 /// Tells the account holder their password was changed, in case it was not them.
 pub fn password_changed(shop: &str, to: &str, support_url: &str) -> OutgoingEmail {
     let subject = format!("Your {shop} password was changed");
@@ -95,11 +144,8 @@ pub fn email_changed(shop: &str, old: &str, new: &str) -> OutgoingEmail {
 }
 
 /// The order confirmation: what was bought, the totals, where it goes and how to pay.
-pub fn order_confirmation(
-    shop: &str,
-    public_url: &str,
-    order: &domain::OrderView,
-) -> OutgoingEmail {
+/// `link` is the order's page with its signed key, which opens it on any device.
+pub fn order_confirmation(shop: &str, link: &str, order: &domain::OrderView) -> OutgoingEmail {
     let subject = format!("Your {shop} order {}", order.number);
     let mut text = format!(
         "Thank you for your order {}.\n\nPlaced: {}\n\n",
@@ -146,12 +192,8 @@ pub fn order_confirmation(
     if !order.payment_instructions.is_empty() {
         text.push_str(&format!("{}\n", order.payment_instructions));
     }
-    // The lookup page works on any device (the order page only for the browser or
-    // account that placed it).
-    let link = format!("{public_url}/order-lookup");
     text.push_str(&format!(
-        "\nFind your order at {link} with the number {} and this e-mail address.\n\n— {shop}\n",
-        order.number
+        "\nSee your order, pay or cancel it at {link}\n\n— {shop}\n"
     ));
     let mut paragraphs = vec![
         format!(
@@ -164,7 +206,7 @@ pub fn order_confirmation(
     if !order.payment_instructions.is_empty() {
         paragraphs.push(order.payment_instructions.clone());
     }
-    let html = html_page(shop, "Thank you for your order", &paragraphs, Some(("Find your order", &link)))
+    let html = html_page(shop, "Thank you for your order", &paragraphs, Some(("See your order", link)))
         .replace("</h1>", &format!("</h1><table style=\"width:100%;border-collapse:collapse;margin:0 0 16px\">{rows}</table>"));
     OutgoingEmail {
         to: order.email.clone(),

@@ -178,9 +178,16 @@ pub enum Viewer {
     Session {
         numbers: Vec<String>,
     },
+    /// Whoever holds the signed link from the order's confirmation e-mail.
+    Link {
+        key: String,
+    },
     /// An administrator: every order.
     Admin,
 }
+
+/// What an order link's signature is for.
+const ORDER_LINK: &str = "order-link";
 
 /// Handle to orders; cheap to clone.
 #[derive(Clone)]
@@ -190,6 +197,7 @@ pub struct OrderService {
     payments: Payments,
     limiter: RateLimiter,
     limits: std::sync::Arc<CheckoutLimits>,
+    signer: crate::signing::Signer,
 }
 
 /// An order an idempotency key already placed, with what it is bound to.
@@ -279,6 +287,7 @@ impl OrderService {
         payments: Payments,
         limiter: RateLimiter,
         limits: CheckoutLimits,
+        signer: crate::signing::Signer,
     ) -> Self {
         Self {
             pool,
@@ -286,7 +295,17 @@ impl OrderService {
             payments,
             limiter,
             limits: std::sync::Arc::new(limits),
+            signer,
         }
+    }
+
+    /// The order's page with a signed key, for its confirmation e-mail: it opens on any
+    /// device, and cannot be guessed from the (sequential) number.
+    pub fn link(&self, number: &str) -> String {
+        format!(
+            "/order/{number}?key={}",
+            self.signer.sign(ORDER_LINK, number)
+        )
     }
 
     pub fn payments(&self) -> &Payments {
@@ -476,11 +495,13 @@ impl OrderService {
         if let Some(holder) = self.existing_in(&mut *tx, key).await? {
             return holder.claim(order, fingerprint.as_deref());
         }
-        // Open unpaid orders hold stock: capped per e-mail and per network. The e-mail's
-        // lock makes two checkouts for one address count one after the other.
+        // Open unpaid orders hold stock: capped per e-mail and per network. Their locks
+        // make two checkouts for one address (or network) count one after the other.
         sqlx::query!(
-            "SELECT pg_advisory_xact_lock(hashtextextended('unpaid:' || $1, 0))",
-            email.as_str()
+            "SELECT pg_advisory_xact_lock(hashtextextended('unpaid:' || $1, 0)),
+                    pg_advisory_xact_lock(hashtextextended('unpaid-net:' || $2, 0))",
+            email.as_str(),
+            network
         )
         .execute(&mut *tx)
         .await?;
@@ -724,6 +745,26 @@ impl OrderService {
         number: &str,
         action: OrderAction,
     ) -> Result<OrderStatus, OrderError> {
+        self.transition_from(number, action, None).await
+    }
+
+    /// Cancels an order only while it awaits payment (what its owner may do themselves;
+    /// a paid order is the shop's to cancel and refund).
+    pub async fn cancel_unpaid(&self, number: &str) -> Result<OrderStatus, OrderError> {
+        self.transition_from(
+            number,
+            OrderAction::Cancel,
+            Some(OrderStatus::PendingPayment),
+        )
+        .await
+    }
+
+    async fn transition_from(
+        &self,
+        number: &str,
+        action: OrderAction,
+        required: Option<OrderStatus>,
+    ) -> Result<OrderStatus, OrderError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query!(
             "SELECT id, status FROM orders WHERE number = $1 FOR UPDATE",
@@ -733,6 +774,12 @@ impl OrderService {
         .await?
         .ok_or(OrderError::NotFound)?;
         let from = OrderStatus::parse(&row.status).ok_or(OrderError::NotFound)?;
+        if required.is_some_and(|r| r != from) {
+            return Err(OrderError::Transition(domain::order::TransitionError {
+                from,
+                action,
+            }));
+        }
         let to = from.apply(action).map_err(OrderError::Transition)?;
         sqlx::query!(
             "UPDATE orders SET status = $2, updated_at = now() WHERE id = $1",
@@ -802,6 +849,7 @@ impl OrderService {
             Viewer::User(id) => r.user_id == Some(*id),
             Viewer::Guest { email } => Email::parse(email).is_ok_and(|e| e.as_str() == r.email),
             Viewer::Session { numbers } => numbers.contains(&r.number),
+            Viewer::Link { key } => self.signer.verify(ORDER_LINK, &r.number, key),
             Viewer::Admin => true,
         };
         if !allowed {
