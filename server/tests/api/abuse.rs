@@ -3,7 +3,7 @@
 //! changes every instance hears of, atomic cart adds, lockouts nobody can cause for
 //! someone else, and guarded order lookups. Real PostgreSQL and Redis.
 
-use crate::helpers::TestApp;
+use crate::helpers::{checkout_form, idempotency_key, TestApp};
 use async_trait::async_trait;
 use domain::order::OrderAction;
 use domain::{AddressInput, Money, PaymentOption};
@@ -315,8 +315,8 @@ async fn a_checkout_key_opens_only_the_order_of_its_own_cart() {
     app.call(&first, "/api/cart_add", &[("sku", &sku), ("quantity", "1")])
         .await;
     let checkout = app.visit(&first, "/checkout").await;
-    let key = form_key(&checkout.body);
-    let form = guest_form(&key);
+    let key = idempotency_key(&checkout.body);
+    let form = checkout_form(&key);
     let done = app.call(&first, "/api/place_order", &form).await;
     assert_eq!(done.status, 200, "{}", done.body);
     let number: String = sqlx::query_scalar("SELECT number FROM orders ORDER BY id DESC LIMIT 1")
@@ -337,29 +337,6 @@ async fn a_checkout_key_opens_only_the_order_of_its_own_cart() {
         app.visit(&second, &format!("/order/{number}")).await.status,
         404
     );
-}
-
-fn form_key(body: &str) -> String {
-    let marker = r#"name="idempotency_key" value=""#;
-    let at = body.find(marker).expect("key field") + marker.len();
-    body[at..]
-        .chars()
-        .take_while(char::is_ascii_alphanumeric)
-        .collect()
-}
-
-fn guest_form(key: &str) -> Vec<(&'static str, &str)> {
-    vec![
-        ("idempotency_key", key),
-        ("email", "guest@example.com"),
-        ("full_name", "Gus Guest"),
-        ("line1", "9 Elm Row"),
-        ("city", "Leeds"),
-        ("postal_code", "LS1 1AA"),
-        ("country", "GB"),
-        ("shipping", "standard"),
-        ("payment", "manual"),
-    ]
 }
 
 /// Stand-in payment provider for this test only: answers every intent with a reference,
@@ -447,7 +424,7 @@ async fn a_committed_order_is_never_reported_as_a_failure() {
     )
     .await;
     let checkout = app.visit(&browser, "/checkout").await;
-    let key = form_key(&checkout.body);
+    let key = idempotency_key(&checkout.body);
     let cart_id = guest_cart_id(&app).await;
     let mut placed_elsewhere = order(
         &key,
@@ -487,7 +464,7 @@ async fn a_committed_order_is_never_reported_as_a_failure() {
     );
     // And submitting the old form again finds the order, not a second one.
     let resubmit = app
-        .call(&browser, "/api/place_order", &guest_form(&key))
+        .call(&browser, "/api/place_order", &checkout_form(&key))
         .await;
     assert_eq!(resubmit.status, 200, "{}", resubmit.body);
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE idempotency_key = $1")

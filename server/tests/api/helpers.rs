@@ -545,3 +545,27 @@ pub fn cents(text: &str) -> i64 {
     let (major, minor) = digits.split_once('.').unwrap_or((digits, "0"));
     major.parse::<i64>().expect("price") * 100 + minor.parse::<i64>().expect("cents")
 }
+
+/// The idempotency key the checkout page rendered into its form.
+pub fn idempotency_key(body: &str) -> String {
+    let marker = r#"name="idempotency_key" value=""#;
+    let at = body.find(marker).expect("key field") + marker.len();
+    body[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect()
+}
+
+pub fn checkout_form(key: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("idempotency_key", key),
+        ("email", "guest@example.com"),
+        ("full_name", "Gus Guest"),
+        ("line1", "9 Elm Row"),
+        ("city", "Leeds"),
+        ("postal_code", "LS1 1AA"),
+        ("country", "GB"),
+        ("shipping", "standard"),
+        ("payment", "manual"),
+    ]
+}

@@ -2,7 +2,7 @@
 //! database, carts merged at sign-in, TTLs, the order life cycle, the event worker and
 //! who may see an order. Real PostgreSQL and Redis.
 
-use crate::helpers::TestApp;
+use crate::helpers::{checkout_form, idempotency_key, TestApp};
 use domain::order::OrderAction;
 use domain::{AddressInput, OrderStatus};
 use services::events::consumers::OrderConfirmationEmail;
@@ -60,30 +60,6 @@ fn order_for(key: &str, sku: &str, qty: u32) -> PlaceOrder {
         payment_code: "manual".into(),
         lines: vec![LineRequest::new(sku, qty)],
     }
-}
-
-/// The idempotency key the checkout page rendered into its form.
-fn idempotency_key(body: &str) -> String {
-    let marker = r#"name="idempotency_key" value=""#;
-    let at = body.find(marker).expect("key field") + marker.len();
-    body[at..]
-        .chars()
-        .take_while(char::is_ascii_alphanumeric)
-        .collect()
-}
-
-fn checkout_form(key: &str) -> Vec<(&str, &str)> {
-    vec![
-        ("idempotency_key", key),
-        ("email", "guest@example.com"),
-        ("full_name", "Gus Guest"),
-        ("line1", "9 Elm Row"),
-        ("city", "Leeds"),
-        ("postal_code", "LS1 1AA"),
-        ("country", "GB"),
-        ("shipping", "standard"),
-        ("payment", "manual"),
-    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
