@@ -87,7 +87,8 @@ if now < allow_at then
   return {0, math.ceil(allow_at - now), recent}
 end
 if record then
-  redis.call('SET', KEYS[1], string.format('%.0f', math.ceil(new_tat)), 'PX', math.ceil(new_tat - now))
+  -- At least 1 ms: with a very generous limit the interval is lost in the clock's size.
+  redis.call('SET', KEYS[1], string.format('%.0f', math.ceil(new_tat)), 'PX', math.max(1, math.ceil(new_tat - now)))
   recent = recent + 1
 end
 return {1, 0, recent}
