@@ -109,8 +109,9 @@ impl Mailer {
             .map_err(|_| MailError::Address(email.to.clone()))?;
         let mut builder = Message::builder();
         if let Some(id) = id {
-            // The same message id for every resend, so receivers can drop duplicates.
-            builder = builder.message_id(Some(format!("<{id}@emporium.local>")));
+            // The same message id for every resend, so receivers can drop duplicates; under
+            // the sender's own domain, so two shops never send the same id.
+            builder = builder.message_id(Some(format!("<{id}@{}>", self.from.email.domain())));
         }
         builder
             .from(self.from.clone())
@@ -210,6 +211,39 @@ mod tests {
         assert!(raw.contains("Subject: Hello"));
         assert!(raw.contains("multipart/alternative"));
         assert!(raw.contains("Plain body") && raw.contains("<p>HTML body</p>"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_fixed_id_is_one_file_and_a_message_id_of_the_senders_domain() {
+        let dir =
+            std::env::temp_dir().join(format!("emporium-outbox-id-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mailer = Mailer::outbox(&dir, "Shop <orders@shop.example>").expect("outbox");
+        let email = OutgoingEmail {
+            to: "ann@example.com".into(),
+            subject: "Hello".into(),
+            text: "Plain body".into(),
+            html: "<p>HTML body</p>".into(),
+        };
+        mailer
+            .send_as(&email, "order-1-confirmation")
+            .await
+            .expect("send");
+        mailer
+            .send_as(&email, "order-1-confirmation")
+            .await
+            .expect("resend");
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let raw = std::fs::read_to_string(&files[0]).expect("read");
+        assert!(
+            raw.contains("Message-ID: <order-1-confirmation@shop.example>"),
+            "{raw}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
