@@ -94,7 +94,15 @@ fn CheckoutForm(page: CheckoutPage) -> impl IntoView {
     // hydration; before it, they are those of the preselected ones).
     let country = RwSignal::new(country);
     let method = RwSignal::new(shipping.first().map(|s| s.code.clone()).unwrap_or_default());
-    let requote = Action::new(|(c, s): &(String, String)| checkout_quote(c.clone(), s.clone()));
+    // Each answer carries the choice it was for; one for a choice since changed (answers
+    // can arrive out of order) is never shown.
+    let requote = Action::new(|choice: &(String, String)| {
+        let choice = choice.clone();
+        async move {
+            let answer = checkout_quote(choice.0.clone(), choice.1.clone()).await;
+            (choice, answer)
+        }
+    });
     Effect::watch(
         move || (country.get(), method.get()),
         move |choice, _, _| {
@@ -102,10 +110,15 @@ fn CheckoutForm(page: CheckoutPage) -> impl IntoView {
         },
         false,
     );
-    let shown = Signal::derive(move || match requote.value().get() {
-        Some(Ok(q)) => q,
-        _ => quote.clone(),
+    let latest = RwSignal::new(quote);
+    Effect::new(move |_| {
+        if let Some((choice, Ok(q))) = requote.value().get() {
+            if choice == (country.get_untracked(), method.get_untracked()) {
+                latest.set(q);
+            }
+        }
     });
+    let shown = Signal::derive(move || latest.get());
     let address_countries: Vec<(i64, String)> = addresses
         .iter()
         .map(|a| (a.id, a.country.clone()))
