@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the shop with demo data, `make test` runs every check.
 # Both install what is missing and start a local PostgreSQL and Redis on first use.
-.PHONY: run test services stop e2e bench bench-checkout bench-search audit
+.PHONY: run test services stop e2e bench bench-checkout bench-search bench-webhooks audit
 
 run:
 	@scripts/run.sh
@@ -14,6 +14,7 @@ services:
 
 stop:
 	@scripts/services.sh stop
+	@scripts/localstripe.sh stop
 
 # Only the Playwright suite (builds and serves the site itself).
 e2e:
@@ -26,6 +27,10 @@ bench:
 # Orders per second and latency of placing orders (distinct SKUs, one hot SKU).
 bench-checkout:
 	@bench/checkout.sh
+
+# Stripe webhook ingestion: verified, stored, deduplicated and processed events per second.
+bench-webhooks:
+	@bench/webhooks.sh
 
 # Indexing time and query latency of the embedded search engine on 100,000 products.
 bench-search:

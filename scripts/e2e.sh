@@ -18,6 +18,14 @@ export BIND_ADDR="127.0.0.1:$E2E_PORT" PUBLIC_URL="http://127.0.0.1:$E2E_PORT"
 # E-mail goes to a fresh outbox the tests read; Redis keys are this run's own.
 export MAIL_OUTBOX="$ROOT/target/e2e-outbox" E2E_OUTBOX="$ROOT/target/e2e-outbox"
 export REDIS_KEY_PREFIX="emporium-e2e:$$:"
+# Card payments against localstripe, the local Stripe server (its Stripe.js too), with
+# its webhooks delivered to this server.
+"$ROOT/scripts/localstripe.sh" start
+eval "$("$ROOT/scripts/localstripe.sh" env)"
+export STRIPE_SECRET_KEY=sk_test_e2e STRIPE_PUBLISHABLE_KEY=pk_test_e2e STRIPE_WEBHOOK_SECRET="whsec_e2e_$$"
+export STRIPE_API_URL="$LOCALSTRIPE_URL" STRIPE_JS_URL="$LOCALSTRIPE_URL/js.stripe.com/v3/"
+curl -fsS -X POST "$LOCALSTRIPE_URL/_config/webhooks/e2e" \
+  -d "url=$PUBLIC_URL/webhooks/stripe" -d "secret=$STRIPE_WEBHOOK_SECRET" >/dev/null
 # The search index belongs to this run's fresh database.
 export SEARCH_INDEX_DIR="$ROOT/target/e2e-search-index"
 unset MEILI_URL MEILI_API_KEY

@@ -20,6 +20,9 @@ step "setup"
 "$ROOT/scripts/setup.sh" test
 "$ROOT/scripts/services.sh" start --ephemeral
 eval "$("$ROOT/scripts/services.sh" env)"
+# The local Stripe server the payment tests pay against.
+"$ROOT/scripts/localstripe.sh" start
+eval "$("$ROOT/scripts/localstripe.sh" env)"
 export SQLX_OFFLINE=true
 
 step "rustfmt"

@@ -229,7 +229,18 @@ impl From<services::orders::OrderError> for AppError {
                     "Orders are temporarily unavailable. Nothing was charged; please try again in a moment.".into(),
                 )
             }
+            OrderError::Payment(services::payments::PaymentError::Declined(reason)) => {
+                AppError::field("card", reason)
+            }
+            OrderError::Payment(services::payments::PaymentError::Rejected(cause)) => {
+                tracing::error!(%cause, "the payment provider refused a request");
+                AppError::Unavailable(
+                    "Card payments are not working right now. Your order is kept: please try again later or contact us.".into(),
+                )
+            }
             OrderError::Payment(p) => AppError::Unavailable(p.to_string()),
+            e @ OrderError::RefundFirst => AppError::Conflict(e.to_string()),
+            OrderError::NotPayable(m) => AppError::Conflict(m.into()),
             e @ OrderError::Throttled { retry_after_secs } => {
                 retry_after(retry_after_secs);
                 AppError::TooManyRequests(e.to_string())

@@ -17,8 +17,8 @@ pub use catalog::*;
 pub use listing::{ListingQuery, QueryError, Sort, PER_PAGE};
 pub use money::{Currency, Money, MoneyError};
 pub use order::{
-    CartLine, CartNotice, CartView, CheckoutPage, OrderStatus, OrderSummary, OrderView,
-    PaymentOption, ShippingOption,
+    CardForm, CardOutcome, CartLine, CartNotice, CartView, CheckoutPage, FulfilmentStatus,
+    OrderState, OrderStatus, OrderSummary, OrderView, PaymentOption, PaymentStatus, ShippingOption,
 };
 pub use slug::{Slug, SlugError};
 pub use text::escape_markup;

@@ -1,33 +1,8 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { registerAndConfirm } from "./outbox";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
-
-/** Adds the default (first in-stock) variant of the `n`th in-stock product of a category. */
-async function addProduct(page: Page, category: string, n: number): Promise<string> {
-  await page.goto(`/c/${category}?in_stock=1`);
-  const card = page.getByTestId("product-card").nth(n);
-  await card.locator("a").first().click();
-  await expect(page).toHaveURL(/\/p\//);
-  await hydrated(page);
-  const name = (await page.getByTestId("product-name").innerText()).trim();
-  await page.getByRole("button", { name: "Add to cart" }).click();
-  await expect(page).toHaveURL(/\/cart$/);
-  await expect(page.getByTestId("cart-line-name").filter({ hasText: name })).toBeVisible();
-  return name;
-}
-
-async function fillNewAddress(page: Page) {
-  await page.getByLabel("Full name").fill("Robin Shopper");
-  await page.getByLabel("Street address").fill("4 Quay Street");
-  await page.getByLabel("Town or city").fill("Galway");
-  await page.getByLabel("Postal code").fill("H91 X2X2");
-  await page.getByLabel("Country").selectOption("IE");
-}
+import { addProduct, fillNewAddress, hydrated } from "./shop";
 
 function outboxHas(to: string, subject: RegExp): boolean {
   const dir = process.env.E2E_OUTBOX;
@@ -64,6 +39,7 @@ test("guest: two products -> checkout -> confirmation -> e-mail in the outbox", 
   await page.getByLabel("E-mail for your receipt").fill(email);
   await fillNewAddress(page);
   await page.getByLabel(/Express/).check();
+  await page.getByLabel(/Bank transfer/).check();
   // The review follows the choices: Irish VAT, express shipping.
   await expect(page.getByText("Tax (23%)")).toBeVisible();
   await expect(page.getByTestId("review-shipping")).toHaveText("$14.95");

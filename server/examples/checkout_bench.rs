@@ -9,7 +9,7 @@
 use domain::{AddressInput, Currency};
 use services::limits::{Rate, RateLimiter};
 use services::orders::{CheckoutLimits, LineRequest, OrderError, OrderService, PlaceOrder};
-use services::payments::{ManualPayment, Payments};
+use services::payments::{BankTransfer, Payments};
 use services::CatalogService;
 use sqlx::postgres::PgPoolOptions;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -69,7 +69,7 @@ async fn run(
                         ..Default::default()
                     },
                     shipping_code: "standard".into(),
-                    payment_code: "manual".into(),
+                    payment_code: "bank_transfer".into(),
                     lines: vec![LineRequest::new(sku, 1)],
                 };
                 let t = Instant::now();
@@ -166,8 +166,9 @@ async fn main() -> anyhow::Result<()> {
     let skus: Vec<String> = sqlx::query_scalar("SELECT sku FROM variants ORDER BY id")
         .fetch_all(&pool)
         .await?;
-    let payments = Payments::new(vec![Arc::new(ManualPayment {
+    let payments = Payments::new(vec![Arc::new(BankTransfer {
         shop_name: "Bench".into(),
+        expires_after: None,
     })]);
     // Real checkout guards on the local Redis, with limits no buyer reaches: every order
     // comes from its own address and e-mail, so the figures include their cost.

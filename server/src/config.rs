@@ -45,6 +45,14 @@ pub struct Config {
     pub meili_api_key: Option<String>,
     /// Name of the Meilisearch index.
     pub meili_index: String,
+    /// Card payments by Stripe, when its keys are set (secrets inside: never logged).
+    pub stripe: Option<services::payments::stripe::StripeSettings>,
+    /// Unpaid bank transfers are cancelled after this long.
+    pub bank_transfer_expiry: std::time::Duration,
+    /// Card payments still open after this long are checked with Stripe.
+    pub reconcile_after: std::time::Duration,
+    /// Run the scheduled jobs (reconciliation, expiry) in this process.
+    pub scheduler: bool,
 }
 
 /// How logs are written.
@@ -170,7 +178,66 @@ impl Config {
             unpaid_per_email: count("UNPAID_ORDERS_PER_EMAIL", 5)?,
             unpaid_per_network: count("UNPAID_ORDERS_PER_IP", 20)?,
         };
+        let stripe_keys = (
+            set("STRIPE_SECRET_KEY"),
+            set("STRIPE_PUBLISHABLE_KEY"),
+            set("STRIPE_WEBHOOK_SECRET"),
+        );
+        let stripe = match stripe_keys {
+            (None, None, None) => None,
+            (Some(secret_key), Some(publishable_key), Some(webhook)) => {
+                let capture = var("STRIPE_CAPTURE", "automatic");
+                let manual_capture = match capture.as_str() {
+                    "automatic" => false,
+                    "manual" => true,
+                    _ => {
+                        return Err(ConfigError {
+                            name: "STRIPE_CAPTURE",
+                            value: capture,
+                            reason: "use automatic or manual".into(),
+                        })
+                    }
+                };
+                let guard = services::resilience::GuardSettings {
+                    timeout: std::time::Duration::from_secs(number("STRIPE_TIMEOUT_SECS", 10)?),
+                    open_for: std::time::Duration::from_secs(number("STRIPE_BREAKER_OPEN_SECS", 30)?),
+                    ..Default::default()
+                };
+                Some(services::payments::stripe::StripeSettings {
+                    secret_key,
+                    publishable_key,
+                    // Several, comma-separated, while a secret is being rolled.
+                    webhook_secrets: webhook
+                        .split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                    api_url: var("STRIPE_API_URL", "https://api.stripe.com"),
+                    js_url: var("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+                    manual_capture,
+                    expires_after: std::time::Duration::from_secs(
+                        60 * number("PAYMENT_EXPIRY_CARD_MINUTES", 30)?,
+                    ),
+                    guard,
+                })
+            }
+            _ => {
+                return Err(ConfigError {
+                    name: "STRIPE_SECRET_KEY",
+                    value: "(hidden)".into(),
+                    reason: "set all three of STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET, or none".into(),
+                })
+            }
+        };
         Ok(Self {
+            stripe,
+            bank_transfer_expiry: std::time::Duration::from_secs(
+                3600 * number("PAYMENT_EXPIRY_BANK_TRANSFER_HOURS", 72)?,
+            ),
+            reconcile_after: std::time::Duration::from_secs(
+                60 * number("PAYMENT_RECONCILE_AFTER_MINUTES", 10)?,
+            ),
+            scheduler: flag("SCHEDULER", true)?,
             database_url: var(
                 "DATABASE_URL",
                 "postgres://emporium@127.0.0.1:54329/emporium",

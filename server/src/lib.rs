@@ -7,6 +7,7 @@ pub mod routes;
 pub mod security;
 mod session_store;
 pub mod telemetry;
+pub mod webhooks;
 
 use anyhow::Context as _;
 use app::{shell, App};
@@ -291,6 +292,8 @@ pub struct GatewaySettings {
     pub session_idle: Duration,
     pub redis_prefix: String,
     pub trust_proxy: bool,
+    /// Stripe.js's address, when card payments are on (the CSP allows it then only).
+    pub stripe_js_url: Option<String>,
 }
 
 impl GatewaySettings {
@@ -301,6 +304,7 @@ impl GatewaySettings {
             session_idle: config.session_idle,
             redis_prefix: config.redis_prefix.clone(),
             trust_proxy: config.trust_proxy,
+            stripe_js_url: config.stripe.as_ref().map(|s| s.js_url.clone()),
         }
     }
 }
@@ -325,9 +329,10 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
     let origins = security::Origins::from_public_url(&state.services.settings.public_url);
     let routes = generate_route_list(App);
     // CSP (each page's inline scripts by hash), HSTS and Permissions-Policy.
-    let policy = Arc::new(security::BrowserPolicy::new(
-        state.services.settings.public_url.starts_with("https://"),
-    ));
+    let policy = Arc::new(
+        security::BrowserPolicy::new(state.services.settings.public_url.starts_with("https://"))
+            .with_stripe(gateway.stripe_js_url.as_deref()),
+    );
     let browser_policy = middleware::from_fn_with_state(policy.clone(), security::browser_policy);
     let pages = page_cache::PageCache::new(state.services.clone(), policy);
     let hashed_assets = state.leptos_options.hash_files;
@@ -373,6 +378,9 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
         ))
         .layer(middleware::from_fn_with_state(hashed_assets, cache_headers))
         .layer(browser_policy)
+        // Outside sessions, CSP and the cross-site check: callers are servers, and the
+        // signature is the check.
+        .route("/webhooks/stripe", axum::routing::post(webhooks::stripe))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -412,6 +420,7 @@ pub struct Application {
     services: Services,
     change_listener: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     worker: Option<services::events::EventWorker>,
+    scheduler: Option<services::jobs::Scheduler>,
 }
 
 impl Application {
@@ -429,10 +438,19 @@ impl Application {
         let auth = auth_service(&config, pool.clone(), redis.clone(), signer.clone())?;
         tracing::info!("{}", auth.mailer().describe());
         let catalog = CatalogService::new(pool.clone(), config.currency);
-        let payments =
-            services::payments::Payments::new(vec![Arc::new(services::payments::ManualPayment {
-                shop_name: config.shop_name.clone(),
-            })]);
+        let mut methods: Vec<Arc<dyn services::payments::PaymentProvider>> = Vec::new();
+        if let Some(stripe) = &config.stripe {
+            let client = services::payments::stripe::StripeClient::new(stripe.clone())
+                .map_err(anyhow::Error::msg)?;
+            tracing::info!(api = %stripe.api_url, "card payments by Stripe are on");
+            methods.push(Arc::new(services::payments::stripe::StripeCard { client }));
+        }
+        methods.push(Arc::new(services::payments::BankTransfer {
+            shop_name: config.shop_name.clone(),
+            expires_after: Some(config.bank_transfer_expiry),
+        }));
+        methods.push(Arc::new(services::payments::PayOnDelivery));
+        let payments = services::payments::Payments::new(methods);
         let limits = services::limits::RateLimiter::new(redis.clone(), &config.redis_prefix);
         let orders = OrderService::new(
             pool.clone(),
@@ -458,6 +476,31 @@ impl Application {
                 Arc::new(services::events::consumers::SecurityEmails {
                     auth: auth.clone(),
                     mailer: auth.mailer().clone(),
+                }),
+                Arc::new(services::events::consumers::OrderPaymentEmails {
+                    orders: orders.clone(),
+                    mailer: auth.mailer().clone(),
+                    shop_name: config.shop_name.clone(),
+                    public_url: config.public_url.clone(),
+                }),
+                Arc::new(services::events::consumers::StripeEvents {
+                    orders: orders.clone(),
+                    pool: pool.clone(),
+                }),
+            ],
+        );
+        let minute = Duration::from_secs(60);
+        let scheduler = services::jobs::Scheduler::new(
+            pool.clone(),
+            vec![
+                Arc::new(services::orders::ReconcileJob {
+                    orders: orders.clone(),
+                    older_than: config.reconcile_after,
+                    every: minute,
+                }),
+                Arc::new(services::orders::ExpiryJob {
+                    orders: orders.clone(),
+                    every: minute,
                 }),
             ],
         );
@@ -497,6 +540,7 @@ impl Application {
             services,
             change_listener,
             worker: config.event_worker.then_some(worker),
+            scheduler: config.scheduler.then_some(scheduler),
         })
     }
 
@@ -514,6 +558,9 @@ impl Application {
         tokio::spawn(self.change_listener);
         if let Some(worker) = self.worker {
             tokio::spawn(worker.run());
+        }
+        if let Some(scheduler) = self.scheduler {
+            tokio::spawn(scheduler.run());
         }
         axum::serve(
             self.listener,

@@ -285,6 +285,26 @@ impl BrowserPolicy {
         }
     }
 
+    /// Card payments by Stripe: Stripe.js, its frames and its API (or a local Stripe.js and
+    /// the server it talks to, in tests). `None`: nothing is added.
+    pub fn with_stripe(self, js_url: Option<&str>) -> Self {
+        let Some(js_url) = js_url else {
+            return self;
+        };
+        let origin = Origins::from_public_url(js_url).public_origin;
+        let policy = self
+            .allow_script(&origin)
+            .allow_frame(&origin)
+            .allow_connect(&origin);
+        if origin == "https://js.stripe.com" {
+            policy
+                .allow_frame("https://hooks.stripe.com")
+                .allow_connect("https://api.stripe.com")
+        } else {
+            policy
+        }
+    }
+
     /// Allows scripts from `origin` (a payment provider's library).
     pub fn allow_script(mut self, origin: &str) -> Self {
         self.script_src.push(origin.to_owned());
@@ -334,6 +354,11 @@ impl BrowserPolicy {
 
     /// The CSP header of a page rendered with `nonce`: its own inline scripts by hash.
     pub fn csp_for_page(&self, html: &[u8], nonce: Option<&str>) -> HeaderValue {
+        if nonce.is_none() && html.windows(7).any(|w| w == b"nonce=\"") {
+            tracing::warn!(
+                "a page's inline scripts carry a nonce but its render named none: the browser will block them"
+            );
+        }
         HeaderValue::from_str(&self.content_security_policy(&inline_script_hashes(html, nonce)))
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
     }

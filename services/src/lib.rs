@@ -5,12 +5,14 @@ pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod events;
+pub mod jobs;
 pub mod limits;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod random;
 pub mod recency;
+pub mod resilience;
 pub mod search;
 pub mod signing;
 

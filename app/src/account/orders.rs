@@ -28,7 +28,7 @@ pub fn OrdersPage() -> impl IntoView {
                                     <a href=format!("/account/orders/{}", o.number) class="font-medium hover:underline">{o.number.clone()}</a>
                                     <span class="text-sm text-stone-600">{o.placed_at.clone()}</span>
                                     <span class="text-sm">{format!("{} item{}", o.item_count, if o.item_count == 1 { "" } else { "s" })}</span>
-                                    <span class="text-sm font-medium">{o.status.label()}</span>
+                                    <span class="text-sm font-medium">{o.state.label()}</span>
                                     <span class="font-semibold">{o.total.to_string()}</span>
                                 </li>
                             }).collect_view()}

@@ -36,9 +36,17 @@ pub fn AdminOrdersPage() -> impl IntoView {
                                         <span class="text-stone-600">{r.summary.placed_at.clone()}</span>
                                         <span>{r.email.clone()}</span>
                                         <span>{r.summary.total.to_string()}</span>
-                                        <span class="font-medium" data-testid="admin-order-status">{r.summary.status.label()}</span>
+                                        <span class="font-medium" data-testid="admin-order-status">{r.summary.state.label()}</span>
+                                        <span class="text-stone-600" data-testid="admin-order-statuses">
+                                            {format!("{} · {} · {}", r.summary.state.order.label(), r.summary.state.payment.label(), r.summary.state.fulfilment.label())}
+                                        </span>
+                                        {r.summary.state.review.clone().map(|reason| view! {
+                                            <span class="rounded bg-red-50 px-2 py-0.5 font-medium text-red-800" data-testid="admin-order-review" title=reason.clone()>
+                                                {format!("Needs review: {reason}")}
+                                            </span>
+                                        })}
                                         <span class="ml-auto flex gap-2">
-                                            {r.summary.status.allowed_actions().into_iter().map(|a| {
+                                            {r.summary.state.allowed_actions().into_iter().map(|a| {
                                                 let number = number.clone();
                                                 view! {
                                                 <ActionForm action=act>
@@ -81,8 +89,8 @@ pub async fn admin_order_action(number: String, action: String) -> Result<(), Ap
             let admin = require_admin().await?;
             let action = domain::order::OrderAction::parse(&action)
                 .ok_or_else(|| AppError::BadRequest("Unknown order action.".into()))?;
-            let status = services()?.orders.transition(&number, action).await?;
-            tracing::info!(admin = admin.id, order = %number, status = status.as_str(), "order changed by an admin");
+            let state = services()?.orders.transition(&number, action).await?;
+            tracing::info!(admin = admin.id, order = %number, action = action.as_str(), status = state.label(), "order changed by an admin");
             leptos_axum::redirect("/admin/orders");
             Ok(())
         }

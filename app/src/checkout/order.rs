@@ -6,7 +6,8 @@ use crate::components::forms::{action_error, Field, FormAlert};
 use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 #[cfg(feature = "ssr")]
 use crate::components::server::{
-    client_ip, current_user, remember_order, services, session, session_orders, with_status,
+    cart_owner, client_ip, current_user, remember_order, services, session, session_orders,
+    with_status,
 };
 use crate::error::AppError;
 use domain::OrderView;
@@ -49,6 +50,7 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
                 <div class="card text-sm">
                     <h2 class="font-semibold">"Payment"</h2>
                     <p class="mt-2">{order.payment_method.clone()}</p>
+                    <p class="mt-1 text-stone-600" data-testid="payment-status">{order.state.payment.label()}</p>
                     {(!order.payment_instructions.is_empty()).then(|| view! {
                         <p class="mt-2 text-stone-600" data-testid="payment-instructions">{order.payment_instructions.clone()}</p>
                     })}
@@ -70,9 +72,10 @@ pub fn OrderPage() -> impl IntoView {
             (
                 params.read().get("number").unwrap_or_default(),
                 query.read().get("key"),
+                query.read().get("payment"),
             )
         },
-        |(number, key)| get_order(number, key),
+        |(number, key, payment)| get_order(number, key, payment),
     );
     view! {
         <Suspense fallback=loading>
@@ -85,14 +88,20 @@ pub fn OrderPage() -> impl IntoView {
                         <Meta name="robots" content="noindex" />
                         <div class="py-10 space-y-6">
                             <div>
-                                <p class="text-sm font-semibold uppercase tracking-widest text-amber-700" data-testid="order-status">{order.status.label()}</p>
+                                <p class="text-sm font-semibold uppercase tracking-widest text-amber-700" data-testid="order-status">{order.state.label()}</p>
                                 <h1 class="mt-2 text-3xl font-semibold tracking-tight">"Thank you for your order"</h1>
                                 <p class="mt-2 text-stone-600">
                                     "Order " <strong data-testid="order-number">{order.number.clone()}</strong>
                                     {format!(", placed {}. A confirmation is on its way to {}.", order.placed_at, order.email)}
                                 </p>
                             </div>
-                            {(order.status == domain::OrderStatus::PendingPayment).then(|| view! {
+                            {order.notice.clone().map(|n| view! {
+                                <div role="status" class="rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900" data-testid="payment-notice">{n}</div>
+                            })}
+                            {order.card_form.clone().map(|form| view! {
+                                <CardPayment number=order.number.clone() total=order.total.to_string() form />
+                            })}
+                            {(order.state.order == domain::OrderStatus::Open && order.state.payment.is_unpaid()).then(|| view! {
                                 <CancelOrder number=order.number.clone() />
                             })}
                             <OrderDetails order />
@@ -104,6 +113,27 @@ pub fn OrderPage() -> impl IntoView {
         </Suspense>
     }
     .into_any()
+}
+
+/// The card form: Stripe.js's card element, driven by `/card-payment.js` (plain
+/// JavaScript, loaded only here and only when Stripe is configured). Paying needs
+/// JavaScript: Stripe's card fields are theirs, never the shop's.
+#[component]
+fn CardPayment(number: String, total: String, form: domain::CardForm) -> impl IntoView {
+    view! {
+        <section class="card space-y-4" aria-labelledby="card-heading" data-testid="card-payment">
+            <h2 id="card-heading" class="text-lg font-semibold">{format!("Pay {total} by card")}</h2>
+            <form id="card-payment-form" class="space-y-3" data-number=number data-key=form.publishable_key data-endpoint="/api/order_pay_card">
+                <label for="card-element" class="block text-sm font-medium">"Card details"</label>
+                <div id="card-element" class="rounded-md border border-stone-300 bg-white px-3 py-3" data-testid="card-element"></div>
+                <p id="card-error" role="alert" aria-live="assertive" class="text-sm text-red-700" data-testid="card-error"></p>
+                <button type="submit" class="btn-primary" data-testid="pay-button">{format!("Pay {total}")}</button>
+            </form>
+            <noscript><p class="text-sm text-stone-600">"Paying by card needs JavaScript. Please turn it on, or cancel this order and choose bank transfer."</p></noscript>
+            <script src=form.js_url defer=true></script>
+            <script src="/card-payment.js" defer=true></script>
+        </section>
+    }
 }
 
 /// While an order awaits payment, its owner can cancel it (its stock goes back).
@@ -151,39 +181,105 @@ pub fn OrderLookupPage() -> impl IntoView {
     .into_any()
 }
 
+#[cfg(feature = "ssr")]
+async fn order_viewer(
+    number: &str,
+    key: Option<String>,
+) -> Result<services::orders::Viewer, AppError> {
+    let s = services()?;
+    let session = session().await?;
+    if let Some(key) = key.filter(|k| !k.is_empty()) {
+        // The signed link from the confirmation e-mail: this browser may see the order
+        // from now on (and pay or cancel it while unpaid).
+        let viewer = services::orders::Viewer::Link { key };
+        s.orders.view(number, &viewer).await?;
+        remember_order(&session, number).await;
+        return Ok(viewer);
+    }
+    let numbers = session_orders(&session).await;
+    if numbers.iter().any(|n| n == number) {
+        return Ok(services::orders::Viewer::Session { numbers });
+    }
+    let user = current_user(&session, &s.auth).await.ok().flatten();
+    match user {
+        Some(u) if u.is_admin() => Ok(services::orders::Viewer::Admin),
+        Some(u) => Ok(services::orders::Viewer::User(u.id)),
+        None => Err(services::orders::OrderError::NotFound.into()),
+    }
+}
+
 /// An order, for its owner: the signed-in user who placed it, or the browser that placed
-/// or looked it up. Anyone else gets 404.
+/// or looked it up. Anyone else gets 404. With `payment` set the shopper's browser has
+/// come back from paying: what Stripe says now is recorded first.
 #[server(prefix = "/api", endpoint = "order")]
-pub async fn get_order(number: String, key: Option<String>) -> Result<OrderView, AppError> {
+pub async fn get_order(
+    number: String,
+    key: Option<String>,
+    payment: Option<String>,
+) -> Result<OrderView, AppError> {
     with_status(
         async move {
             let s = services()?;
-            let session = session().await?;
             let number = number.trim().to_uppercase();
-            if let Some(key) = key.filter(|k| !k.is_empty()) {
-                // The signed link from the confirmation e-mail: this browser may see the
-                // order from now on (and cancel it while unpaid).
-                let order = s
-                    .orders
-                    .view(&number, &services::orders::Viewer::Link { key })
-                    .await?;
-                remember_order(&session, &number).await;
-                return Ok(order);
+            let viewer = order_viewer(&number, key).await?;
+            let mut notice = None;
+            if payment.is_some() {
+                match s.orders.refresh_card_payment(&number, &viewer).await {
+                    Ok(state) if state.payment == domain::PaymentStatus::Failed => {
+                        notice = Some("Your card payment did not go through. Please try again, or use another card.".to_owned());
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(order = %number, error = %e, "could not confirm a card payment on the shopper's return");
+                        notice = Some("We could not confirm your card payment with our payment provider just now. If you paid, this order will show as paid within a few minutes: please do not pay again.".to_owned());
+                    }
+                }
             }
-            let numbers = session_orders(&session).await;
-            if numbers.contains(&number) {
-                return Ok(s
-                    .orders
-                    .view(&number, &services::orders::Viewer::Session { numbers })
-                    .await?);
-            }
-            let user = current_user(&session, &s.auth).await.ok().flatten();
-            let viewer = match user {
-                Some(u) if u.is_admin() => services::orders::Viewer::Admin,
-                Some(u) => services::orders::Viewer::User(u.id),
-                None => return Err(services::orders::OrderError::NotFound.into()),
+            let mut order = s.orders.view(&number, &viewer).await?;
+            order.notice = notice;
+            Ok(order)
+        }
+        .await,
+    )
+}
+
+/// The shopper pays a card order with the card Stripe.js read (`payment_method`: a
+/// PaymentMethod id, or the card id of a Stripe.js token).
+#[server(prefix = "/api", endpoint = "order_pay_card")]
+pub async fn pay_order_by_card(
+    number: String,
+    payment_method: String,
+) -> Result<domain::CardOutcome, AppError> {
+    with_status(
+        async move {
+            let s = services()?;
+            let number = number.trim().to_uppercase();
+            let viewer = order_viewer(&number, None).await?;
+            // Counted with the checkouts of the same cart owner (a visitor, or an account),
+            // or of this order when the visitor has no cart any more.
+            let owner = cart_owner(false)
+                .await
+                .ok()
+                .flatten()
+                .map_or_else(|| format!("order:{number}"), |o| o.key());
+            let outcome = s
+                .orders
+                .pay_by_card(
+                    &number,
+                    &viewer,
+                    &payment_method,
+                    &owner,
+                    &client_ip().await,
+                )
+                .await?;
+            // The outcome's kind only: NeedsAction carries the client secret.
+            let kind = match &outcome {
+                domain::CardOutcome::Done { .. } => "done",
+                domain::CardOutcome::NeedsAction { .. } => "needs action",
+                domain::CardOutcome::Processing => "processing",
             };
-            Ok(s.orders.view(&number, &viewer).await?)
+            tracing::info!(order = %number, outcome = kind, "card payment attempt");
+            Ok(outcome)
         }
         .await,
     )
@@ -198,7 +294,7 @@ pub async fn cancel_order(number: String) -> Result<(), AppError> {
             let number = number.trim().to_uppercase();
             // Only an order this visitor may see, and only while unpaid (checked again
             // under the order's lock).
-            get_order(number.clone(), None).await?;
+            s.orders.view(&number, &order_viewer(&number, None).await?).await?;
             s.orders.cancel_unpaid(&number).await.map_err(|e| match e {
                 services::orders::OrderError::Transition(_) => AppError::BadRequest(
                     "This order is no longer awaiting payment, so it cannot be cancelled here. Please contact us.".into(),

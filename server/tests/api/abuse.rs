@@ -10,9 +10,7 @@ use domain::{AddressInput, Money, PaymentOption};
 use services::auth::AuthError;
 use services::cart::CartOwner;
 use services::orders::{CheckoutLimits, LineRequest, OrderError, OrderService, PlaceOrder};
-use services::payments::{
-    PaymentError, PaymentIntent, PaymentNext, PaymentProvider, PaymentRequest, Payments,
-};
+use services::payments::{PaymentError, PaymentIntent, PaymentProvider, PaymentRequest, Payments};
 use std::sync::Arc;
 
 const PASSWORD: &str = "violet-harbour-19";
@@ -49,7 +47,7 @@ fn order(key: &str, owner: &str, ip: &str, email: &str, sku: &str) -> PlaceOrder
             ..Default::default()
         },
         shipping_code: "standard".into(),
-        payment_code: "manual".into(),
+        payment_code: "bank_transfer".into(),
         lines: vec![LineRequest::new(sku, 1)],
     }
 }
@@ -178,7 +176,7 @@ async fn checkout_attempts_are_throttled_per_network_session_and_email() {
                     ("idempotency_key", key.as_str()),
                     ("email", "not-an-address"),
                     ("shipping", "standard"),
-                    ("payment", "manual"),
+                    ("payment", "bank_transfer"),
                 ],
             )
             .await;
@@ -347,29 +345,29 @@ async fn a_checkout_key_opens_only_the_order_of_its_own_cart() {
     );
 }
 
-/// Stand-in payment provider for this test only: answers every intent with a reference,
-/// so the step after the commit (recording it) runs and can be made to fail.
-struct ReferencingProvider;
+/// Stand-in payment provider for this test only: the provider fails every intent, after
+/// the order has committed.
+struct FailingProvider;
 
 #[async_trait]
-impl PaymentProvider for ReferencingProvider {
+impl PaymentProvider for FailingProvider {
     fn code(&self) -> &'static str {
-        "manual"
+        "bank_transfer"
     }
     fn option(&self) -> PaymentOption {
         PaymentOption {
-            code: "manual".into(),
+            code: "bank_transfer".into(),
             name: "Test provider".into(),
             description: String::new(),
         }
     }
-    async fn create_intent(&self, request: &PaymentRequest) -> Result<PaymentIntent, PaymentError> {
-        Ok(PaymentIntent {
-            reference: Some(format!("ref-{}", request.order_number)),
-            next: PaymentNext::Offline {
-                instructions: String::new(),
-            },
-        })
+    fn expires_after(&self) -> Option<std::time::Duration> {
+        None
+    }
+    async fn create_intent(&self, _: &PaymentRequest) -> Result<PaymentIntent, PaymentError> {
+        Err(PaymentError::Unavailable(
+            "injected fault after the commit".into(),
+        ))
     }
     fn instructions(&self, _: &str, _: Money) -> String {
         String::new()
@@ -381,16 +379,7 @@ async fn a_committed_order_is_never_reported_as_a_failure() {
     let app = TestApp::spawn_with(|c| c.event_worker = false).await;
     let (sku, _) = plentiful_sku(&app).await;
     let pool = pool(&app).await;
-    // The fault: recording the payment reference fails, after the order committed.
-    sqlx::raw_sql(
-        "CREATE FUNCTION refuse_reference() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN RAISE EXCEPTION 'injected fault after the commit'; END $$;
-         CREATE TRIGGER refuse_reference BEFORE UPDATE OF payment_reference ON orders
-           FOR EACH ROW EXECUTE FUNCTION refuse_reference();",
-    )
-    .execute(&pool)
-    .await
-    .expect("trigger");
+    // The fault: the payment provider fails, after the order committed.
     let redis = redis::Client::open(
         std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:63799/0".into()),
     )
@@ -401,7 +390,7 @@ async fn a_committed_order_is_never_reported_as_a_failure() {
     let orders = OrderService::new(
         pool.clone(),
         app.services.catalog.clone(),
-        Payments::new(vec![Arc::new(ReferencingProvider)]),
+        Payments::new(vec![Arc::new(FailingProvider)]),
         services::limits::RateLimiter::new(redis, &app.redis_prefix),
         CheckoutLimits::default(),
         services::signing::Signer::from_key(b"test"),
@@ -414,13 +403,14 @@ async fn a_committed_order_is_never_reported_as_a_failure() {
         &sku,
     );
     let placed = orders.place(&o).await.expect("the order stands");
-    assert!(placed.created);
-    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE number = $1")
-        .bind(&placed.number)
-        .fetch_one(&pool)
-        .await
-        .expect("order");
-    assert_eq!(status, "pending_payment");
+    assert!(placed.created && placed.payment.is_none());
+    let status: (String, String) =
+        sqlx::query_as("SELECT order_status, payment_status FROM orders WHERE number = $1")
+            .bind(&placed.number)
+            .fetch_one(&pool)
+            .await
+            .expect("order");
+    assert_eq!(status, ("open".to_owned(), "pending".to_owned()));
 
     // The cart step after placing never ran (the fault struck first): the cart's next
     // view gives up the ordered lines and shows the order instead of a second checkout.

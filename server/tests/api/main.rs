@@ -6,6 +6,7 @@ mod catalog_pages;
 mod headers;
 mod helpers;
 mod orders;
+mod payments;
 mod search;
 mod server_basics;
 mod shared_pages;

@@ -4,7 +4,7 @@
 
 use crate::helpers::{checkout_form, idempotency_key, TestApp};
 use domain::order::OrderAction;
-use domain::{AddressInput, OrderStatus};
+use domain::{AddressInput, FulfilmentStatus, OrderStatus, PaymentStatus};
 use services::events::consumers::OrderConfirmationEmail;
 use services::events::{Consumer, EventWorker};
 use services::orders::{LineRequest, OrderError, PlaceOrder};
@@ -57,7 +57,7 @@ fn order_for(key: &str, sku: &str, qty: u32) -> PlaceOrder {
         email: format!("ada-{}@example.com", key.to_lowercase()),
         address: address(),
         shipping_code: "standard".into(),
-        payment_code: "manual".into(),
+        payment_code: "bank_transfer".into(),
         lines: vec![LineRequest::new(sku, qty)],
     }
 }
@@ -561,15 +561,17 @@ async fn the_order_life_cycle_and_restocking() {
         orders
             .transition(&first.number, OrderAction::MarkPaid)
             .await
-            .expect("paid"),
-        OrderStatus::Paid
+            .expect("paid")
+            .payment,
+        PaymentStatus::Paid
     );
     assert_eq!(
         orders
             .transition(&first.number, OrderAction::Fulfil)
             .await
-            .expect("ship"),
-        OrderStatus::Fulfilled
+            .expect("ship")
+            .fulfilment,
+        FulfilmentStatus::Fulfilled
     );
     let refused = orders
         .transition(&first.number, OrderAction::Cancel)
@@ -577,14 +579,15 @@ async fn the_order_life_cycle_and_restocking() {
         .expect_err("shipped");
     assert_eq!(
         refused.to_string(),
-        "An order that is shipped cannot be cancelled."
+        "A shipped order cannot be cancelled; it can be returned."
     );
     assert_eq!(
         orders
             .transition(&first.number, OrderAction::Deliver)
             .await
-            .expect("deliver"),
-        OrderStatus::Delivered
+            .expect("deliver")
+            .order,
+        OrderStatus::Completed
     );
     let stock_sql = format!("SELECT stock_on_hand::bigint FROM variants WHERE sku = '{sku}'");
     assert_eq!(scalar(&app, &stock_sql).await, i64::from(stock) - 2);
@@ -603,7 +606,8 @@ async fn the_order_life_cycle_and_restocking() {
         orders
             .transition(&second.number, OrderAction::Cancel)
             .await
-            .expect("cancel"),
+            .expect("cancel")
+            .order,
         OrderStatus::Cancelled
     );
     assert_eq!(scalar(&app, &stock_sql).await, i64::from(stock) - 2);
@@ -797,7 +801,7 @@ async fn an_admin_marks_an_offline_payment_as_paid() {
     assert!(
         again
             .body
-            .contains("An order that is paid cannot be marked as delivered."),
+            .contains("Only a shipped order can be marked as delivered."),
         "{}",
         again.body
     );

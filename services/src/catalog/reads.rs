@@ -159,7 +159,7 @@ impl CatalogService {
                    FROM order_lines l
                    JOIN orders o ON o.id = l.order_id
                    JOIN variants v ON v.id = l.variant_id
-                   WHERE o.created_at > now() - interval '90 days' AND o.status <> 'cancelled'
+                   WHERE o.created_at > now() - interval '90 days' AND o.order_status <> 'cancelled'
                    GROUP BY v.product_id
                ),
                -- Ranked on the summaries alone; the cards (with their images) are then

@@ -141,3 +141,119 @@ impl Consumer for SecurityEmails {
             .map_err(|e| e.to_string())
     }
 }
+
+/// The e-mails an order's payment life sends: "payment received" when it becomes paid
+/// (once, whichever report came first: only that transition writes `order.paid`) and
+/// "cancelled" when an unpaid order expired. Idempotent: fixed message ids per order.
+pub struct OrderPaymentEmails {
+    pub orders: OrderService,
+    pub mailer: Mailer,
+    pub shop_name: String,
+    pub public_url: String,
+}
+
+#[async_trait]
+impl Consumer for OrderPaymentEmails {
+    fn name(&self) -> &'static str {
+        "order-payment-emails"
+    }
+
+    fn wants(&self, topic: &str) -> bool {
+        topic == "order.paid" || topic == "order.cancelled"
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), String> {
+        let expired = event
+            .payload
+            .get("reason")
+            .and_then(serde_json::Value::as_str)
+            == Some("expired");
+        if event.topic == "order.cancelled" && !expired {
+            return Ok(());
+        }
+        let order_id = event
+            .payload
+            .get("order_id")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or("the event has no order_id")?;
+        let (number, _) = self
+            .orders
+            .contact(order_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let order = self
+            .orders
+            .view(&number, &Viewer::Admin)
+            .await
+            .map_err(|e| e.to_string())?;
+        let link = format!("{}{}", self.public_url, self.orders.link(&number));
+        let (message, id) = if expired {
+            (
+                templates::order_expired(&self.shop_name, &link, &order),
+                format!("order-{number}-expired"),
+            )
+        } else {
+            (
+                templates::payment_received(&self.shop_name, &link, &order),
+                format!("order-{number}-paid"),
+            )
+        };
+        self.mailer
+            .send_as(&message, &id)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Applies Stripe's events (stored once each by the webhook endpoint) to the orders they
+/// are about. Safe to run twice: `record_payment` only moves a payment forward.
+pub struct StripeEvents {
+    pub orders: OrderService,
+    pub pool: sqlx::PgPool,
+}
+
+#[async_trait]
+impl Consumer for StripeEvents {
+    fn name(&self) -> &'static str {
+        "stripe-events"
+    }
+
+    fn wants(&self, topic: &str) -> bool {
+        topic == "stripe.event"
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), String> {
+        let id = event
+            .payload
+            .get("stripe_event")
+            .and_then(serde_json::Value::as_str)
+            .ok_or("the event has no stripe_event")?;
+        let Some(stripe_event) = crate::payments::webhook::load(&self.pool, id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        if !stripe_event.kind.starts_with("payment_intent.") {
+            // Refund events and the rest: the order desk issue reads them.
+            return Ok(());
+        }
+        let intent: crate::payments::stripe::StripeIntent = match serde_json::from_value(
+            stripe_event.data.object,
+        ) {
+            Ok(intent) => intent,
+            Err(e) => {
+                tracing::warn!(event = id, error = %e, "a Stripe event without a readable PaymentIntent");
+                return Ok(());
+            }
+        };
+        let seen = crate::orders::Observation::from_intent(&intent, Some(id));
+        let outcome = self
+            .orders
+            .record_payment(&seen, crate::orders::Cause::Webhook)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::debug!(event = id, kind = %stripe_event.kind, ?outcome, "Stripe event applied");
+        Ok(())
+    }
+}

@@ -216,6 +216,59 @@ pub fn order_confirmation(shop: &str, link: &str, order: &domain::OrderView) -> 
     }
 }
 
+/// A short message with one paragraph and an optional button.
+fn notice(
+    shop: &str,
+    to: &str,
+    subject: String,
+    heading: &str,
+    body: String,
+    link: Option<(&str, &str)>,
+) -> OutgoingEmail {
+    let mut text = format!("{subject}\n\n{body}\n");
+    if let Some((label, url)) = link {
+        text.push_str(&format!("\n{label}: {url}\n"));
+    }
+    text.push_str(&format!("\n— {shop}\n"));
+    let html = html_page(shop, heading, &[body], link);
+    OutgoingEmail {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
+/// The payment arrived (sent once per order, whatever told the shop first).
+pub fn payment_received(shop: &str, link: &str, order: &domain::OrderView) -> OutgoingEmail {
+    notice(
+        shop,
+        &order.email,
+        format!("Payment received for your {shop} order {}", order.number),
+        "Thank you, your payment arrived",
+        format!(
+            "We received {} for your order {} ({}). We will e-mail you again when it ships.",
+            order.total, order.number, order.payment_method
+        ),
+        Some(("See your order", link)),
+    )
+}
+
+/// An unpaid order was cancelled when its time to pay ran out; its items went back.
+pub fn order_expired(shop: &str, link: &str, order: &domain::OrderView) -> OutgoingEmail {
+    notice(
+        shop,
+        &order.email,
+        format!("Your {shop} order {} was cancelled", order.number),
+        "Your order was cancelled",
+        format!(
+            "Your order {} for {} was not paid in time, so we cancelled it and nothing will be charged. If you still want the items, you are welcome to order them again.",
+            order.number, order.total
+        ),
+        Some(("See the order", link)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

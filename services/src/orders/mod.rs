@@ -12,15 +12,23 @@
 //!
 //! Checkouts are throttled per client network, per cart owner and per e-mail, and open
 //! unpaid orders are capped per e-mail and per network, so nobody can hold the stock
-//! hostage with orders they never pay.
+//! hostage with orders they never pay; unpaid orders also expire (`paying.rs`).
+//!
+//! An order has three statuses of its own (order, payment, fulfilment; see
+//! `domain::order::OrderState`). What payments do to it (a provider's report, the
+//! shopper's return, reconciliation, expiry) is in `paying.rs`.
+
+mod paying;
+
+pub use paying::{Cause, ExpiryJob, Observation, PaymentOutcome, ReconcileJob, WebhookError};
 
 use crate::catalog::CatalogService;
 use crate::limits::{network_of, LimitError, Rate, RateLimiter};
-use crate::payments::{PaymentRequest, Payments};
+use crate::payments::Payments;
 use domain::order::{OrderAction, OrderLine, Quote, MAX_LINE_QUANTITY};
 use domain::{
-    Address, AddressInput, Currency, Email, FieldError, Money, OrderStatus, OrderSummary,
-    OrderView, ShippingOption,
+    Address, AddressInput, Currency, Email, FieldError, FulfilmentStatus, Money, OrderState,
+    OrderStatus, OrderSummary, OrderView, PaymentStatus, ShippingOption,
 };
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -60,6 +68,12 @@ pub enum OrderError {
     KeyReused,
     #[error("Checkout is temporarily unavailable. Please try again in a few minutes.")]
     Unavailable,
+    /// Money was taken by card: the order is cancelled by refunding it (the order desk).
+    #[error("This order's card payment has gone through, so it is cancelled by refunding it.")]
+    RefundFirst,
+    /// The order cannot take a card payment (already paid, cancelled, another method).
+    #[error("{0}")]
+    NotPayable(&'static str),
 }
 
 impl From<LimitError> for OrderError {
@@ -509,9 +523,11 @@ impl OrderService {
         let unpaid = sqlx::query!(
             r#"SELECT
                  (SELECT count(*) FROM (SELECT 1 FROM orders
-                    WHERE status = 'pending_payment' AND email = $1 LIMIT $3) e) AS "by_email!",
+                    WHERE order_status = 'open' AND payment_status IN ('pending', 'failed')
+                      AND email = $1 LIMIT $3) e) AS "by_email!",
                  (SELECT count(*) FROM (SELECT 1 FROM orders
-                    WHERE status = 'pending_payment' AND placed_from = $2 LIMIT $4) n) AS "by_network!""#,
+                    WHERE order_status = 'open' AND payment_status IN ('pending', 'failed')
+                      AND placed_from = $2 LIMIT $4) n) AS "by_network!""#,
             email.as_str(),
             network,
             limits.unpaid_per_email,
@@ -613,11 +629,13 @@ impl OrderService {
         }
 
         let inserted = sqlx::query!(
-            "INSERT INTO orders (number, user_id, email, status, currency, subtotal_minor, shipping_minor,
+            "INSERT INTO orders (number, user_id, email, order_status, payment_status, fulfilment_status,
+                 currency, subtotal_minor, shipping_minor,
                  tax_minor, total_minor, tax_rate_bps, shipping_code, shipping_name, payment_method,
                  ship_full_name, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code,
                  ship_country, ship_phone, idempotency_key, placed_by, placed_from, cart_fingerprint)
-             VALUES ('EMP-' || nextval('order_number_seq'), $1, $2, 'pending_payment', $3, $4, $5, $6, $7, $8,
+             VALUES ('EMP-' || nextval('order_number_seq'), $1, $2, 'open', 'pending', 'unfulfilled',
+                 $3, $4, $5, $6, $7, $8,
                  $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
              RETURNING id, number",
             order.user_id,
@@ -701,30 +719,9 @@ impl OrderService {
         }
         // From here on the order stands: whatever fails is logged, never reported as a
         // failed checkout (the shopper would retry and place it twice). A failed intent
-        // leaves it awaiting payment (asked again from the order page in the Stripe issue).
-        let intent = payment
-            .create_intent(&PaymentRequest {
-                order_number: inserted.number.clone(),
-                email: email.as_str().to_owned(),
-                total: grand_total,
-            })
-            .await;
-        let next = match intent {
-            Ok(intent) => {
-                if let Some(reference) = &intent.reference {
-                    let recorded = sqlx::query!(
-                        "UPDATE orders SET payment_reference = $2 WHERE id = $1",
-                        inserted.id,
-                        reference
-                    )
-                    .execute(&self.pool)
-                    .await;
-                    if let Err(e) = recorded {
-                        tracing::error!(order = %inserted.number, error = %e, "placed order: its payment reference could not be recorded");
-                    }
-                }
-                Some(intent.next)
-            }
+        // leaves it awaiting payment; the order page asks again when the shopper pays.
+        let next = match self.start_payment(inserted.id).await {
+            Ok(next) => Some(next),
             Err(e) => {
                 tracing::warn!(order = %inserted.number, error = %e, "payment intent failed; the order awaits payment");
                 None
@@ -738,57 +735,140 @@ impl OrderService {
         })
     }
 
-    /// Moves an order along its life cycle (see `OrderStatus::apply`). Cancelling puts the
-    /// stock back. An `order.<status>` event is written in the same transaction.
+    /// Staff move an order along its life cycle (see `OrderState::apply`). Cancelling
+    /// voids a card payment at the provider and puts the stock back. An `order.<what>`
+    /// event is written in the same transaction.
     pub async fn transition(
         &self,
         number: &str,
         action: OrderAction,
-    ) -> Result<OrderStatus, OrderError> {
-        self.transition_from(number, action, None).await
+    ) -> Result<OrderState, OrderError> {
+        self.transition_from(number, action, false, None, Cause::Admin)
+            .await
     }
 
     /// Cancels an order only while it awaits payment (what its owner may do themselves;
     /// a paid order is the shop's to cancel and refund).
-    pub async fn cancel_unpaid(&self, number: &str) -> Result<OrderStatus, OrderError> {
-        self.transition_from(
-            number,
-            OrderAction::Cancel,
-            Some(OrderStatus::PendingPayment),
-        )
-        .await
+    pub async fn cancel_unpaid(&self, number: &str) -> Result<OrderState, OrderError> {
+        self.transition_from(number, OrderAction::Cancel, true, None, Cause::Shopper)
+            .await
+    }
+
+    /// The order's state, its method's rules applied (pay on delivery ships unpaid).
+    fn state_of(
+        &self,
+        order: &str,
+        payment: &str,
+        fulfilment: &str,
+        method: &str,
+        review: Option<String>,
+    ) -> OrderState {
+        OrderState {
+            order: OrderStatus::parse(order).unwrap_or(OrderStatus::Open),
+            payment: PaymentStatus::parse(payment).unwrap_or(PaymentStatus::Pending),
+            fulfilment: FulfilmentStatus::parse(fulfilment)
+                .unwrap_or(FulfilmentStatus::Unfulfilled),
+            pay_later: self.payments.get(method).is_some_and(|p| p.pay_later()),
+            manual_payment: self
+                .payments
+                .get(method)
+                .is_none_or(|p| p.stripe().is_none()),
+            review,
+        }
     }
 
     async fn transition_from(
         &self,
         number: &str,
         action: OrderAction,
-        required: Option<OrderStatus>,
-    ) -> Result<OrderStatus, OrderError> {
+        unpaid_only: bool,
+        reason: Option<&str>,
+        cause: Cause,
+    ) -> Result<OrderState, OrderError> {
+        if action == OrderAction::Fulfil {
+            // Manual capture: an authorised card is charged when the order ships.
+            self.capture_card_payment(number).await?;
+        }
         let mut tx = self.pool.begin().await?;
+        // The lock `ensure_intent` takes: no PaymentIntent is made for this order while
+        // it is being cancelled, so none is left behind on a cancelled order.
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock(hashtextextended('payment-intent:' || id::text, 0))
+             FROM orders WHERE number = $1",
+            number
+        )
+        .execute(&mut *tx)
+        .await?;
         let row = sqlx::query!(
-            "SELECT id, status FROM orders WHERE number = $1 FOR UPDATE",
+            "SELECT id, order_status, payment_status, fulfilment_status, payment_method,
+                    review_reason, total_minor, currency
+             FROM orders WHERE number = $1 FOR UPDATE",
             number
         )
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(OrderError::NotFound)?;
-        let from = OrderStatus::parse(&row.status).ok_or(OrderError::NotFound)?;
-        if required.is_some_and(|r| r != from) {
-            return Err(OrderError::Transition(domain::order::TransitionError {
-                from,
-                action,
-            }));
+        let from = self.state_of(
+            &row.order_status,
+            &row.payment_status,
+            &row.fulfilment_status,
+            &row.payment_method,
+            row.review_reason,
+        );
+        let refuse =
+            |reason| OrderError::Transition(domain::order::TransitionError { action, reason });
+        if unpaid_only && !(from.order == OrderStatus::Open && from.payment.is_unpaid()) {
+            return Err(refuse("This order is no longer awaiting payment."));
+        }
+        let card = self
+            .payments
+            .get(&row.payment_method)
+            .is_some_and(|p| p.stripe().is_some());
+        if action == OrderAction::Cancel && card && from.payment.is_captured() {
+            return Err(OrderError::RefundFirst);
         }
         let to = from.apply(action).map_err(OrderError::Transition)?;
+        if to.order == OrderStatus::Cancelled && card {
+            // Checked first, voided at Stripe second (while this order is locked), so a
+            // refused cancellation never releases a card's authorisation, and a cancelled
+            // order can no longer be paid.
+            if let Some(paid) = self.void_card_payment(row.id).await? {
+                drop(tx);
+                self.record_payment(&paid, Cause::System).await?;
+                return Err(OrderError::RefundFirst);
+            }
+        }
         sqlx::query!(
-            "UPDATE orders SET status = $2, updated_at = now() WHERE id = $1",
+            "UPDATE orders SET order_status = $2, payment_status = $3, fulfilment_status = $4,
+                 updated_at = now()
+             WHERE id = $1",
             row.id,
-            to.as_str()
+            to.order.as_str(),
+            to.payment.as_str(),
+            to.fulfilment.as_str()
         )
         .execute(&mut *tx)
         .await?;
-        if to == OrderStatus::Cancelled {
+        if to.payment != from.payment {
+            let kind = match to.payment {
+                PaymentStatus::Paid => "captured",
+                PaymentStatus::Refunded => "refunded",
+                _ => "voided",
+            };
+            paying::record(
+                &mut tx,
+                row.id,
+                None,
+                kind,
+                row.total_minor,
+                &row.currency,
+                None,
+                cause,
+                reason.unwrap_or(action.label()),
+            )
+            .await?;
+        }
+        if to.order == OrderStatus::Cancelled {
             // The same lock order as placing: by variant id.
             sqlx::query!(
                 "SELECT v.id FROM variants v JOIN order_lines l ON l.variant_id = v.id
@@ -817,15 +897,21 @@ impl OrderService {
                 crate::catalog::announce_change(&mut tx, product_id).await?;
             }
         }
+        let topic = match action {
+            OrderAction::MarkPaid => "order.paid",
+            OrderAction::Fulfil => "order.fulfilled",
+            OrderAction::Deliver => "order.delivered",
+            OrderAction::Cancel => "order.cancelled",
+        };
         sqlx::query!(
             "INSERT INTO event_log (topic, payload) VALUES ($1, $2)",
-            format!("order.{}", to.as_str()),
-            serde_json::json!({ "order_id": row.id, "number": number })
+            topic,
+            serde_json::json!({ "order_id": row.id, "number": number, "reason": reason })
         )
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        if to == OrderStatus::Cancelled {
+        if to.order == OrderStatus::Cancelled {
             self.catalog.invalidate_cache();
         }
         Ok(to)
@@ -835,7 +921,8 @@ impl OrderService {
     pub async fn view(&self, number: &str, viewer: &Viewer) -> Result<OrderView, OrderError> {
         let number = number.trim().to_uppercase();
         let r = sqlx::query!(
-            "SELECT id, number, user_id, email, status, currency, subtotal_minor, shipping_minor,
+            "SELECT id, number, user_id, email, order_status, payment_status, fulfilment_status,
+                    review_reason, currency, subtotal_minor, shipping_minor,
                     tax_minor, total_minor, tax_rate_bps, shipping_name, payment_method,
                     ship_full_name, ship_line1, ship_line2, ship_city, ship_region,
                     ship_postal_code, ship_country, ship_phone, created_at
@@ -863,12 +950,25 @@ impl OrderService {
         .fetch_all(&self.pool)
         .await?;
         let m = |minor: i64| money(minor, &r.currency);
-        let status = OrderStatus::parse(&r.status).unwrap_or(OrderStatus::PendingPayment);
+        let state = self.state_of(
+            &r.order_status,
+            &r.payment_status,
+            &r.fulfilment_status,
+            &r.payment_method,
+            r.review_reason,
+        );
         let total = m(r.total_minor);
-        let instructions = match (status, self.payments.get(&r.payment_method)) {
-            (OrderStatus::PendingPayment, Some(p)) => p.instructions(&r.number, total),
+        let payable = state.order == OrderStatus::Open && state.payment.is_unpaid();
+        let provider = self.payments.get(&r.payment_method);
+        let instructions = match (&provider, payable) {
+            (Some(p), true) => p.instructions(&r.number, total),
             _ => String::new(),
         };
+        let card_form = provider
+            .as_ref()
+            .and_then(|p| p.stripe())
+            .filter(|_| payable)
+            .map(crate::payments::stripe::StripeClient::card_form);
         let payment_name = self
             .payments
             .get(&r.payment_method)
@@ -888,7 +988,7 @@ impl OrderService {
         .lines();
         Ok(OrderView {
             number: r.number,
-            status,
+            state,
             email: r.email,
             placed_at: r.created_at.format("%-d %B %Y, %H:%M UTC").to_string(),
             lines: lines
@@ -911,6 +1011,8 @@ impl OrderService {
             total,
             payment_method: payment_name,
             payment_instructions: instructions,
+            card_form,
+            notice: None,
             ship_to,
         })
     }
@@ -922,7 +1024,8 @@ impl OrderService {
         limit: i64,
     ) -> Result<Vec<domain::order::AdminOrderRow>, OrderError> {
         let rows = sqlx::query!(
-            r#"SELECT o.number, o.email, o.status, o.currency, o.total_minor, o.created_at,
+            r#"SELECT o.number, o.email, o.order_status, o.payment_status, o.fulfilment_status,
+                      o.payment_method, o.review_reason, o.currency, o.total_minor, o.created_at,
                       (SELECT COALESCE(sum(quantity), 0) FROM order_lines l WHERE l.order_id = o.id) AS "items!"
                FROM orders o WHERE ($1::bigint IS NULL OR o.user_id = $1)
                ORDER BY o.id DESC LIMIT $2"#,
@@ -936,7 +1039,13 @@ impl OrderService {
             .map(|r| domain::order::AdminOrderRow {
                 summary: OrderSummary {
                     number: r.number,
-                    status: OrderStatus::parse(&r.status).unwrap_or(OrderStatus::PendingPayment),
+                    state: self.state_of(
+                        &r.order_status,
+                        &r.payment_status,
+                        &r.fulfilment_status,
+                        &r.payment_method,
+                        r.review_reason,
+                    ),
                     placed_at: r.created_at.format("%-d %B %Y").to_string(),
                     item_count: u32::try_from(r.items).unwrap_or(0),
                     total: money(r.total_minor, &r.currency),

@@ -1,16 +1,31 @@
 //! Payments behind one abstraction shaped for Stripe's flow: a payment intent is created
-//! when the order is placed, and the payment is confirmed later (by a webhook for Stripe,
-//! by an admin for the offline manual method). Only the manual method exists today; the
-//! Stripe adapter implements the same trait in a later issue.
+//! once the order is placed, and the payment is confirmed later (by the provider's
+//! webhook, the shopper's return, the reconciliation job, or staff for offline methods).
+//!
+//! Methods: bank transfer and pay on delivery (offline; always on, so a fresh shop needs
+//! nothing), and card payments by Stripe when its keys are set (`stripe.rs`; webhooks
+//! verified by `webhook.rs`). What a payment did to an order is recorded by
+//! `orders::paying`.
+
+pub mod manual;
+pub mod stripe;
+pub mod webhook;
 
 use async_trait::async_trait;
-use domain::{Money, PaymentOption};
+use domain::{CardForm, Money, PaymentOption};
 use std::sync::Arc;
+use std::time::Duration;
+
+pub use manual::{BankTransfer, PayOnDelivery};
 
 /// The facts a provider needs to ask for a payment.
 #[derive(Debug, Clone)]
 pub struct PaymentRequest {
+    pub order_id: i64,
     pub order_number: String,
+    /// The order's own random key (its checkout's idempotency key): unique across
+    /// databases, so the provider's idempotency keys made from it never collide.
+    pub idempotency_key: String,
     pub email: String,
     pub total: Money,
 }
@@ -18,75 +33,62 @@ pub struct PaymentRequest {
 /// What the shopper does next to pay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentNext {
-    /// Pay outside the shop (bank transfer, cash on delivery); an admin confirms it.
+    /// Pay outside the shop (bank transfer, cash on delivery); staff confirm it.
     Offline { instructions: String },
-    /// Finish in the browser with the provider's client secret (Stripe Elements).
-    ConfirmInBrowser { client_secret: String },
+    /// Enter a card on the order page (Stripe Elements).
+    Card,
 }
 
 /// A payment asked of the provider, not yet confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentIntent {
-    /// The provider's id for it (a Stripe PaymentIntent id); `None` for manual payments.
+    /// The provider's id for it (a Stripe PaymentIntent id); `None` for offline methods.
     pub reference: Option<String>,
+    /// What the shopper's browser needs to finish it (Stripe's client secret).
+    pub client_secret: Option<String>,
+    /// The provider's word for its state.
+    pub provider_status: String,
     pub next: PaymentNext,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
-    #[error("The payment provider is unavailable: {0}")]
+    #[error("The card payment service is not answering right now. Your order is kept: please try again in a few minutes.")]
     Unavailable(String),
-    #[error("The payment was declined: {0}")]
+    /// The bank or provider said no; the message is theirs (for example "Your card was
+    /// declined.").
+    #[error("{0}")]
     Declined(String),
+    /// The provider refused the request itself (a bug or a misconfiguration).
+    #[error("The payment could not be started: {0}")]
+    Rejected(String),
+}
+
+impl From<crate::resilience::OutsideError> for PaymentError {
+    fn from(e: crate::resilience::OutsideError) -> Self {
+        PaymentError::Unavailable(e.to_string())
+    }
 }
 
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
-    /// Stable code stored on orders, e.g. `manual`, `stripe`.
+    /// Stable code stored on orders: `bank_transfer`, `pay_on_delivery`, `card`.
     fn code(&self) -> &'static str;
     fn option(&self) -> PaymentOption;
+    /// The goods may ship before the money arrives (pay on delivery).
+    fn pay_later(&self) -> bool {
+        false
+    }
+    /// An unpaid order of this method is cancelled (and restocked) after this long;
+    /// `None`: never.
+    fn expires_after(&self) -> Option<Duration>;
     /// Creates the intent for a freshly placed order.
     async fn create_intent(&self, request: &PaymentRequest) -> Result<PaymentIntent, PaymentError>;
     /// What the order page tells the shopper while the payment is outstanding.
     fn instructions(&self, order_number: &str, total: Money) -> String;
-}
-
-/// Pay on delivery or by bank transfer; the order waits in `pending_payment` until an
-/// admin marks it paid.
-pub struct ManualPayment {
-    pub shop_name: String,
-}
-
-#[async_trait]
-impl PaymentProvider for ManualPayment {
-    fn code(&self) -> &'static str {
-        "manual"
-    }
-
-    fn option(&self) -> PaymentOption {
-        PaymentOption {
-            code: self.code().into(),
-            name: "Bank transfer or pay on delivery".into(),
-            description:
-                "We send your order as soon as the payment arrives, or collect it on delivery."
-                    .into(),
-        }
-    }
-
-    async fn create_intent(&self, request: &PaymentRequest) -> Result<PaymentIntent, PaymentError> {
-        Ok(PaymentIntent {
-            reference: None,
-            next: PaymentNext::Offline {
-                instructions: self.instructions(&request.order_number, request.total),
-            },
-        })
-    }
-
-    fn instructions(&self, order_number: &str, total: Money) -> String {
-        format!(
-            "Transfer {total} to {} (IBAN GB00 EMPO 0000 0000 0000 00) with the reference {order_number}, or pay the courier on delivery.",
-            self.shop_name
-        )
+    /// The Stripe client, for the card method.
+    fn stripe(&self) -> Option<&stripe::StripeClient> {
+        None
     }
 }
 
@@ -109,5 +111,20 @@ impl Payments {
 
     pub fn options(&self) -> Vec<PaymentOption> {
         self.providers.iter().map(|p| p.option()).collect()
+    }
+
+    /// Every method, for the jobs that go through them.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn PaymentProvider>> {
+        self.providers.iter()
+    }
+
+    /// The Stripe client, when card payments are on.
+    pub fn stripe(&self) -> Option<&stripe::StripeClient> {
+        self.providers.iter().find_map(|p| p.stripe())
+    }
+
+    /// What the order page needs to show the card form, when card payments are on.
+    pub fn card_form(&self) -> Option<CardForm> {
+        self.stripe().map(stripe::StripeClient::card_form)
     }
 }
