@@ -226,6 +226,28 @@ pub struct BrowserPolicy {
     https: bool,
 }
 
+/// The nonce of a page's island loader: the first `<script>` inside `<head>`, a module
+/// script rendered by the shop ahead of any content (so nothing a page shows can come
+/// before it and name a nonce of its own).
+fn loader_nonce(html: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(html).ok()?;
+    let head = &text[text.find("<head")?..text.find("</head>")?];
+    let tag = &head[head.find("<script")?..];
+    let attributes = &tag[..tag.find('>')?];
+    if !attributes.contains(r#"type="module""#) {
+        return None;
+    }
+    let start = attributes.find(r#"nonce=""#)? + r#"nonce=""#.len();
+    let value = &attributes[start..];
+    let value = &value[..value.find('"')?];
+    let plausible = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_+/=".contains(c));
+    plausible.then(|| value.to_owned())
+}
+
 /// The CSP source for an inline script: `'sha256-…'` of its exact text.
 pub fn inline_script_hash(script: &str) -> String {
     use base64::Engine as _;
@@ -354,11 +376,21 @@ impl BrowserPolicy {
 
     /// The CSP header of a page rendered with `nonce`: its own inline scripts by hash.
     pub fn csp_for_page(&self, html: &[u8], nonce: Option<&str>) -> HeaderValue {
-        if nonce.is_none() && html.windows(7).any(|w| w == b"nonce=\"") {
-            tracing::warn!(
-                "a page's inline scripts carry a nonce but its render named none: the browser will block them"
-            );
-        }
+        // The render names its nonce in a header; now and then (under load) a render's
+        // header is lost, and its page would then lose every script. The nonce is then
+        // read from the page's island loader: the first script of its <head>, which the
+        // shop renders before anything the page holds.
+        let found;
+        let nonce = match nonce {
+            Some(n) => Some(n),
+            None => {
+                found = loader_nonce(html);
+                if found.is_some() {
+                    tracing::debug!("a render named no nonce: the loader's is used");
+                }
+                found.as_deref()
+            }
+        };
         HeaderValue::from_str(&self.content_security_policy(&inline_script_hashes(html, nonce)))
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
     }
@@ -533,6 +565,25 @@ mod tests {
             .fixed_headers()
             .iter()
             .any(|(n, _)| n == header::STRICT_TRANSPORT_SECURITY));
+        // A render whose nonce header was lost: the loader's nonce is used, and only it.
+        let page = br#"<html><head><meta charset="utf-8"><script type="module" nonce="abc123">load()</script></head><body><script nonce="abc123">x()</script><script nonce="evil">y()</script></body></html>"#;
+        let csp = plain
+            .csp_for_page(page, None)
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            csp.contains(&inline_script_hash("load()")) && csp.contains(&inline_script_hash("x()")),
+            "{csp}"
+        );
+        assert!(!csp.contains(&inline_script_hash("y()")), "{csp}");
+        // No loader in the head: nothing is allowed.
+        let bare = br#"<html><head></head><body><script type="module" nonce="abc">x()</script></body></html>"#;
+        assert!(!plain
+            .csp_for_page(bare, None)
+            .to_str()
+            .expect("ascii")
+            .contains("sha256"));
         let with_provider = BrowserPolicy::new(true)
             .allow_script("https://js.stripe.com")
             .allow_frame("https://js.stripe.com");
