@@ -53,6 +53,9 @@ pub struct Config {
     pub reconcile_after: std::time::Duration,
     /// Run the scheduled jobs (reconciliation, expiry) in this process.
     pub scheduler: bool,
+    /// Event worker loops in this process (they share the log without taking the same
+    /// event).
+    pub event_workers: usize,
 }
 
 /// How logs are written.
@@ -238,6 +241,7 @@ impl Config {
                 60 * number("PAYMENT_RECONCILE_AFTER_MINUTES", 10)?,
             ),
             scheduler: flag("SCHEDULER", true)?,
+            event_workers: usize::try_from(number("EVENT_WORKERS", 4)?).unwrap_or(4),
             database_url: var(
                 "DATABASE_URL",
                 "postgres://emporium@127.0.0.1:54329/emporium",

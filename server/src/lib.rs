@@ -421,6 +421,7 @@ pub struct Application {
     change_listener: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     worker: Option<services::events::EventWorker>,
     scheduler: Option<services::jobs::Scheduler>,
+    event_workers: usize,
 }
 
 impl Application {
@@ -541,6 +542,7 @@ impl Application {
             change_listener,
             worker: config.event_worker.then_some(worker),
             scheduler: config.scheduler.then_some(scheduler),
+            event_workers: config.event_workers,
         })
     }
 
@@ -557,7 +559,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tokio::spawn(self.change_listener);
         if let Some(worker) = self.worker {
-            tokio::spawn(worker.run());
+            tokio::spawn(worker.run_many(self.event_workers));
         }
         if let Some(scheduler) = self.scheduler {
             tokio::spawn(scheduler.run());

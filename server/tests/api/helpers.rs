@@ -153,6 +153,8 @@ pub fn test_config(database_url: String) -> Config {
     config.cookie_secure = false;
     // Tests run the scheduled jobs themselves, when they mean to.
     config.scheduler = false;
+    // Two worker loops: parallel delivery is exercised, and the small pool stays free.
+    config.event_workers = 2;
     config.stripe = None;
     config
 }

@@ -1,6 +1,8 @@
 //! The event worker: reads the event log (the transactional outbox) and hands each event
 //! to the consumers that want it.
 //!
+//! Several worker loops (`run_many`) may run in one process and in many.
+//!
 //! Delivery is at least once. A batch is claimed with `FOR UPDATE SKIP LOCKED` and a lease,
 //! so any number of workers (on any number of instances) share the log without taking the
 //! same event; an event is marked processed only after every consumer succeeded, a failed
@@ -56,7 +58,7 @@ impl EventWorker {
         Self {
             pool,
             consumers: Arc::new(consumers),
-            batch: 20,
+            batch: 50,
         }
     }
 
@@ -90,16 +92,31 @@ impl EventWorker {
             })
             .collect();
         events.sort_by_key(|e| e.id);
+        let mut done = Vec::with_capacity(events.len());
         for event in events {
-            self.deliver(&event).await?;
+            if self.deliver(&event).await? {
+                done.push(event.id);
+            }
+        }
+        // The batch's handled events in one statement.
+        if !done.is_empty() {
+            sqlx::query!(
+                "UPDATE event_log SET processed_at = now() WHERE id = ANY($1)",
+                &done
+            )
+            .execute(&self.pool)
+            .await?;
         }
         Ok(taken)
     }
 
-    async fn deliver(&self, event: &Event) -> Result<(), sqlx::Error> {
+    /// Hands `event` to its consumers; true when all of them handled it (the caller
+    /// marks it processed).
+    async fn deliver(&self, event: &Event) -> Result<bool, sqlx::Error> {
         let mut failure = None;
         for consumer in self.consumers.iter().filter(|c| c.wants(&event.topic)) {
-            let done = sqlx::query_scalar!(
+            // A first delivery has nothing recorded yet (a record needs an earlier claim).
+            let done = event.attempts > 1 && sqlx::query_scalar!(
                 r#"SELECT EXISTS (SELECT 1 FROM event_consumptions WHERE event_id = $1 AND consumer = $2) AS "done!""#,
                 event.id,
                 consumer.name()
@@ -128,14 +145,7 @@ impl EventWorker {
             }
         }
         match failure {
-            None => {
-                sqlx::query!(
-                    "UPDATE event_log SET processed_at = now() WHERE id = $1",
-                    event.id
-                )
-                .execute(&self.pool)
-                .await?;
-            }
+            None => return Ok(true),
             Some(error) if event.attempts >= MAX_ATTEMPTS => {
                 // Parked: kept for an operator to look at, never retried on its own.
                 tracing::error!(event = event.id, topic = %event.topic, %error, "event gave up after {MAX_ATTEMPTS} attempts");
@@ -160,7 +170,19 @@ impl EventWorker {
                 .await?;
             }
         }
-        Ok(())
+        Ok(false)
+    }
+
+    /// Runs `loops` workers side by side until the process ends (each claims its own
+    /// batches, so they never take the same event; consumers do not depend on order).
+    pub async fn run_many(self, loops: usize) {
+        let mut all = Vec::new();
+        for _ in 0..loops.max(1) {
+            all.push(tokio::spawn(self.clone().run()));
+        }
+        for handle in all {
+            let _ = handle.await;
+        }
     }
 
     /// Runs until the process ends: a batch, then a short sleep when there was nothing.
