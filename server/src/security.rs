@@ -231,7 +231,9 @@ pub struct BrowserPolicy {
 /// before it and name a nonce of its own).
 fn loader_nonce(html: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(html).ok()?;
-    let head = &text[text.find("<head")?..text.find("</head>")?];
+    let start = text.find("<head>").or_else(|| text.find("<head "))?;
+    let rest = text.get(start..)?;
+    let head = rest.get(..rest.find("</head>")?)?;
     let tag = &head[head.find("<script")?..];
     let attributes = &tag[..tag.find('>')?];
     if !attributes.contains(r#"type="module""#) {

@@ -45,6 +45,17 @@ fn with_stripe(c: &mut Config, api: &str, webhook_secret: &str) {
     });
 }
 
+/// A shop with card payments on against localstripe, and its webhook secret.
+async fn stripe_app() -> (TestApp, String) {
+    let secret = secret();
+    let app = TestApp::spawn_with({
+        let s = secret.clone();
+        move |c| with_stripe(c, &localstripe(), &s)
+    })
+    .await;
+    (app, secret)
+}
+
 async fn pool(app: &TestApp) -> sqlx::PgPool {
     sqlx::PgPool::connect(&app.database_url).await.expect("db")
 }
@@ -258,12 +269,7 @@ async fn mails_with(app: &TestApp, needle: &str) -> usize {
 
 #[tokio::test]
 async fn a_shopper_pays_by_card_after_a_declined_card_on_the_same_intent() {
-    let secret = secret();
-    let app = TestApp::spawn_with({
-        let s = secret.clone();
-        move |c| with_stripe(c, &localstripe(), &s)
-    })
-    .await;
+    let (app, _) = stripe_app().await;
     // The checkout offers the card beside the offline methods (`place` checks), and the
     // order page's CSP allows Stripe.js's origin.
     let (browser, number) = place(&app, "card").await;
@@ -333,12 +339,7 @@ async fn a_shopper_pays_by_card_after_a_declined_card_on_the_same_intent() {
 
 #[tokio::test]
 async fn three_d_secure_hands_over_to_stripe_js_and_the_return_records_it() {
-    let secret = secret();
-    let app = TestApp::spawn_with({
-        let s = secret.clone();
-        move |c| with_stripe(c, &localstripe(), &s)
-    })
-    .await;
+    let (app, _) = stripe_app().await;
     let (browser, number) = place(&app, "card").await;
     let answer = pay(&app, &browser, &number, &card("4000002760003184").await).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -368,12 +369,7 @@ async fn three_d_secure_hands_over_to_stripe_js_and_the_return_records_it() {
 
 #[tokio::test]
 async fn forged_wrong_secret_and_stale_webhooks_are_refused_and_change_nothing() {
-    let secret = secret();
-    let app = TestApp::spawn_with({
-        let s = secret.clone();
-        move |c| with_stripe(c, &localstripe(), &s)
-    })
-    .await;
+    let (app, secret) = stripe_app().await;
     let (_, number) = place(&app, "card").await;
     let id = intent_id(&app, &number).await;
     pay_at_stripe(&id).await;
@@ -416,12 +412,7 @@ async fn forged_wrong_secret_and_stale_webhooks_are_refused_and_change_nothing()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_event_fifty_times_at_once_pays_once_with_one_email() {
-    let secret = secret();
-    let app = TestApp::spawn_with({
-        let s = secret.clone();
-        move |c| with_stripe(c, &localstripe(), &s)
-    })
-    .await;
+    let (app, secret) = stripe_app().await;
     let (_, number) = place(&app, "card").await;
     let id = intent_id(&app, &number).await;
     pay_at_stripe(&id).await;
@@ -474,12 +465,7 @@ async fn one_event_fifty_times_at_once_pays_once_with_one_email() {
 
 #[tokio::test]
 async fn events_in_any_order_only_move_the_payment_forward() {
-    let secret = secret();
-    let app = TestApp::spawn_with({
-        let s = secret.clone();
-        move |c| with_stripe(c, &localstripe(), &s)
-    })
-    .await;
+    let (app, secret) = stripe_app().await;
     let (_, number) = place(&app, "card").await;
     let id = intent_id(&app, &number).await;
     pay_at_stripe(&id).await;
@@ -524,12 +510,7 @@ async fn events_in_any_order_only_move_the_payment_forward() {
 
 #[tokio::test]
 async fn an_amount_that_does_not_match_flags_the_order_and_does_not_pay_it() {
-    let secret = secret();
-    let app = TestApp::spawn_with({
-        let s = secret.clone();
-        move |c| with_stripe(c, &localstripe(), &s)
-    })
-    .await;
+    let (app, secret) = stripe_app().await;
     let (_, number) = place(&app, "card").await;
     let id = intent_id(&app, &number).await;
     let mut object = intent_json(&id).await;
@@ -574,12 +555,7 @@ async fn an_amount_that_does_not_match_flags_the_order_and_does_not_pay_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_browser_return_and_the_webhook_at_once_pay_once() {
-    let secret = secret();
-    let app = TestApp::spawn_with({
-        let s = secret.clone();
-        move |c| with_stripe(c, &localstripe(), &s)
-    })
-    .await;
+    let (app, secret) = stripe_app().await;
     for round in 0..5 {
         let (browser, number) = place(&app, "card").await;
         let id = intent_id(&app, &number).await;
@@ -723,12 +699,7 @@ async fn stripe_unreachable_keeps_the_order_tells_the_shopper_and_reconciliation
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn expiry_cancels_unpaid_orders_once_restocks_and_emails() {
-    let secret = secret();
-    let app = TestApp::spawn_with({
-        let s = secret.clone();
-        move |c| with_stripe(c, &localstripe(), &s)
-    })
-    .await;
+    let (app, _) = stripe_app().await;
     let (_, transfer) = place(&app, "bank_transfer").await;
     let (_, on_delivery) = place(&app, "pay_on_delivery").await;
     let (_, card_unpaid) = place(&app, "card").await;
@@ -922,12 +893,7 @@ async fn concurrent_reports_of_one_payment_apply_once() {
 
 #[tokio::test]
 async fn a_failure_before_a_success_is_a_retry_that_then_pays() {
-    let secret = secret();
-    let app = TestApp::spawn_with({
-        let s = secret.clone();
-        move |c| with_stripe(c, &localstripe(), &s)
-    })
-    .await;
+    let (app, secret) = stripe_app().await;
     let (_, number) = place(&app, "card").await;
     let id = intent_id(&app, &number).await;
     let mut failed = intent_json(&id).await;

@@ -5,6 +5,15 @@ use crate::notifications::{templates, Mailer};
 use crate::orders::{OrderService, Viewer};
 use async_trait::async_trait;
 
+/// The id named `field` in the event's payload.
+fn id_in(event: &Event, field: &str) -> Result<i64, String> {
+    event
+        .payload
+        .get(field)
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(|| format!("the event has no {field}"))
+}
+
 /// E-mails the order confirmation when an order is placed. Idempotent: the message has a
 /// fixed id per order (the outbox file name, the SMTP Message-ID), so a redelivery
 /// rewrites the same file rather than adding a second one.
@@ -26,11 +35,7 @@ impl Consumer for OrderConfirmationEmail {
     }
 
     async fn handle(&self, event: &Event) -> Result<(), String> {
-        let order_id = event
-            .payload
-            .get("order_id")
-            .and_then(serde_json::Value::as_i64)
-            .ok_or("the event has no order_id")?;
+        let order_id = id_in(event, "order_id")?;
         let (number, email) = self
             .orders
             .contact(order_id)
@@ -73,11 +78,7 @@ impl Consumer for SearchIndexer {
     }
 
     async fn handle(&self, event: &Event) -> Result<(), String> {
-        let product_id = event
-            .payload
-            .get("product_id")
-            .and_then(serde_json::Value::as_i64)
-            .ok_or("the event has no product_id")?;
+        let product_id = id_in(event, "product_id")?;
         self.search
             .refresh(&[product_id])
             .await
@@ -171,11 +172,7 @@ impl Consumer for OrderPaymentEmails {
         if event.topic == "order.cancelled" && !expired {
             return Ok(());
         }
-        let order_id = event
-            .payload
-            .get("order_id")
-            .and_then(serde_json::Value::as_i64)
-            .ok_or("the event has no order_id")?;
+        let order_id = id_in(event, "order_id")?;
         let (number, _) = self
             .orders
             .contact(order_id)

@@ -115,8 +115,7 @@ impl EventWorker {
     async fn deliver(&self, event: &Event) -> Result<bool, sqlx::Error> {
         let mut failure = None;
         for consumer in self.consumers.iter().filter(|c| c.wants(&event.topic)) {
-            // A first delivery has nothing recorded yet (a record needs an earlier claim).
-            let done = event.attempts > 1 && sqlx::query_scalar!(
+            let done = sqlx::query_scalar!(
                 r#"SELECT EXISTS (SELECT 1 FROM event_consumptions WHERE event_id = $1 AND consumer = $2) AS "done!""#,
                 event.id,
                 consumer.name()

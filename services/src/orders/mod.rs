@@ -832,10 +832,27 @@ impl OrderService {
             // Checked first, voided at Stripe second (while this order is locked), so a
             // refused cancellation never releases a card's authorisation, and a cancelled
             // order can no longer be paid.
-            if let Some(paid) = self.void_card_payment(row.id).await? {
-                drop(tx);
-                self.record_payment(&paid, Cause::System).await?;
-                return Err(OrderError::RefundFirst);
+            let reference = sqlx::query_scalar!(
+                "SELECT reference FROM payments WHERE order_id = $1 AND provider = 'stripe'",
+                row.id
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(reference) = reference {
+                if let Some(paid) = self.void_card_payment(&reference).await? {
+                    tx.rollback().await?;
+                    self.record_payment(&paid, Cause::System).await?;
+                    return Err(OrderError::RefundFirst);
+                }
+                // Known as voided from here on: a late report of the authorisation it had
+                // is stale, not money taken on a cancelled order.
+                sqlx::query!(
+                    "UPDATE payments SET provider_status = 'canceled', updated_at = now()
+                     WHERE order_id = $1 AND provider = 'stripe'",
+                    row.id
+                )
+                .execute(&mut *tx)
+                .await?;
             }
         }
         sqlx::query!(

@@ -210,15 +210,17 @@ impl OrderService {
         )
         .execute(&mut *tx)
         .await?;
-        if let Some(reference) = sqlx::query_scalar!(
-            "SELECT reference FROM payments WHERE order_id = $1 AND provider = $2",
+        let existing = sqlx::query!(
+            "SELECT id, reference, provider_status FROM payments WHERE order_id = $1 AND provider = $2",
             request.order_id,
             STRIPE
         )
         .fetch_optional(&mut *tx)
-        .await?
-        {
-            return Ok(reference);
+        .await?;
+        if let Some(existing) = &existing {
+            if existing.provider_status != "canceled" {
+                return Ok(existing.reference.clone());
+            }
         }
         let payable = sqlx::query_scalar!(
             r#"SELECT order_status = 'open' AND payment_status IN ('pending', 'failed') AS "payable!"
@@ -232,6 +234,19 @@ impl OrderService {
                 "This order is not awaiting a card payment.",
             ));
         }
+        // A cancelled intent (its cancellation went through at Stripe but not here) is
+        // replaced by a new one, under a key of its own.
+        let mut request = request.clone();
+        if existing.is_some() {
+            let asked = sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM payment_records WHERE order_id = $1 AND kind = 'requested'"#,
+                request.order_id
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            request.idempotency_key = format!("{}-{}", request.idempotency_key, asked + 1);
+        }
+        let request = &request;
         // The one outside call made while holding a lock: bounded by the guard's timeout,
         // and the lock is this order's alone.
         let intent = provider.create_intent(request).await?;
@@ -242,7 +257,12 @@ impl OrderService {
         let currency = request.total.currency().code();
         let payment_id = sqlx::query_scalar!(
             "INSERT INTO payments (order_id, provider, reference, client_secret, currency, amount_minor, provider_status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (order_id, provider) DO UPDATE SET reference = EXCLUDED.reference,
+                 client_secret = EXCLUDED.client_secret, amount_minor = EXCLUDED.amount_minor,
+                 provider_status = EXCLUDED.provider_status, authorised_minor = 0, captured_minor = 0,
+                 last_error = NULL, updated_at = now()
+             RETURNING id",
             request.order_id,
             STRIPE,
             reference,
@@ -277,8 +297,9 @@ impl OrderService {
     ) -> Result<PaymentOutcome, OrderError> {
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query!(
-            "SELECT p.id AS payment_id, o.id, o.number, o.total_minor, o.currency, o.order_status,
-                    o.payment_status, o.fulfilment_status, o.payment_method, o.review_reason
+            "SELECT p.id AS payment_id, p.provider_status, o.id, o.number, o.total_minor, o.currency,
+                    o.order_status, o.payment_status, o.fulfilment_status, o.payment_method,
+                    o.review_reason
              FROM payments p JOIN orders o ON o.id = p.order_id
              WHERE p.provider = $1 AND p.reference = $2
              FOR UPDATE OF o, p",
@@ -297,6 +318,12 @@ impl OrderService {
             &row.payment_method,
             row.review_reason.clone(),
         );
+        // The shop cancelled this intent itself: Stripe cannot take money on it any more,
+        // so a report saying otherwise is an old one arriving late.
+        if row.provider_status == "canceled" && seen.provider_status != "canceled" {
+            tx.commit().await?;
+            return Ok(PaymentOutcome::Unchanged(state));
+        }
         sqlx::query!(
             "UPDATE payments SET provider_status = $2, last_error = COALESCE($3, last_error), updated_at = now()
              WHERE id = $1",
@@ -323,7 +350,7 @@ impl OrderService {
         );
         let problem = if lapsed {
             Some(
-                "Stripe cancelled this order's card authorisation (it may have expired): ask the customer to pay again, or cancel the order."
+                "Stripe cancelled this order's card authorisation (it may have expired): contact the customer, or cancel the order."
                     .to_owned(),
             )
         } else if !takes_money {
@@ -462,26 +489,27 @@ impl OrderService {
     /// order is then refunded, not cancelled).
     pub(super) async fn void_card_payment(
         &self,
-        order_id: i64,
+        reference: &str,
     ) -> Result<Option<Observation>, OrderError> {
-        let Some(reference) = sqlx::query_scalar!(
-            "SELECT reference FROM payments WHERE order_id = $1 AND provider = $2",
-            order_id,
-            STRIPE
-        )
-        .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
         let stripe = self.stripe()?;
-        let intent = match stripe.cancel_intent(&reference).await {
+        let intent = match stripe.cancel_intent(reference).await {
             Ok(intent) => intent,
             // Stripe refuses to cancel an intent that succeeded or was cancelled already.
-            Err(PaymentError::Rejected(_)) => stripe.retrieve_intent(&reference).await?,
+            Err(PaymentError::Rejected(_)) => stripe.retrieve_intent(reference).await?,
             Err(e) => return Err(e.into()),
         };
-        Ok((intent.status != "canceled").then(|| Observation::from_intent(&intent, None)))
+        match intent.status.as_str() {
+            "canceled" => Ok(None),
+            "succeeded" => Ok(Some(Observation::from_intent(&intent, None))),
+            "processing" => Err(OrderError::NotPayable(
+                "Stripe is still processing this order's card payment. Please try again in a minute.",
+            )),
+            _ => Err(PaymentError::Rejected(format!(
+                "Stripe would not cancel a payment that is {}",
+                intent.status
+            ))
+            .into()),
+        }
     }
 
     /// Before an order with an authorised card ships: the payment is captured at Stripe
@@ -645,6 +673,31 @@ impl OrderService {
             .ok_or(OrderError::NotFound)
     }
 
+    /// Asks Stripe about one payment and records what it says (a reconciliation).
+    /// `None`: Stripe refused to tell about this one (logged; the caller goes on with the
+    /// others). Stripe being down is an error: the job's next run tries again.
+    async fn reconcile_one(
+        &self,
+        stripe: &StripeClient,
+        reference: &str,
+    ) -> Result<Option<PaymentOutcome>, OrderError> {
+        let intent = match stripe.retrieve_intent(reference).await {
+            Ok(intent) => intent,
+            Err(e @ PaymentError::Unavailable(_)) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(payment = %reference, error = %e, "could not read a payment from Stripe; left for later");
+                return Ok(None);
+            }
+        };
+        Ok(Some(
+            self.record_payment(
+                &Observation::from_intent(&intent, None),
+                Cause::Reconciliation,
+            )
+            .await?,
+        ))
+    }
+
     /// Asks Stripe about card payments still open after `older_than`, so a lost webhook
     /// never leaves a paid order unpaid. Returns (asked, changed).
     pub async fn reconcile_payments(
@@ -670,23 +723,9 @@ impl OrderService {
         .await?;
         let mut changed = 0;
         for reference in &open {
-            let intent = match stripe.retrieve_intent(reference).await {
-                Ok(intent) => intent,
-                // Stripe is down: the next run tries again.
-                Err(e @ PaymentError::Unavailable(_)) => return Err(e.into()),
-                // This one payment is refused (a key change, a deleted intent): logged,
-                // and the others are still asked about.
-                Err(e) => {
-                    tracing::warn!(payment = %reference, error = %e, "reconciliation could not read a payment");
-                    continue;
-                }
+            let Some(outcome) = self.reconcile_one(stripe, reference).await? else {
+                continue;
             };
-            let outcome = self
-                .record_payment(
-                    &Observation::from_intent(&intent, None),
-                    Cause::Reconciliation,
-                )
-                .await?;
             if matches!(
                 outcome,
                 PaymentOutcome::Changed(_) | PaymentOutcome::Flagged(_)
@@ -722,22 +761,13 @@ impl OrderService {
             for number in due {
                 if provider.stripe().is_some() {
                     if let Some((reference, _)) = self.card_payment(&number).await? {
-                        let intent = match self.stripe()?.retrieve_intent(&reference).await {
-                            Ok(intent) => intent,
-                            Err(e @ PaymentError::Unavailable(_)) => return Err(e.into()),
-                            Err(e) => {
-                                tracing::warn!(order = %number, error = %e, "expiry could not read a card payment; left for later");
-                                continue;
-                            }
+                        let Some(outcome) = self.reconcile_one(self.stripe()?, &reference).await?
+                        else {
+                            continue;
                         };
-                        let outcome = self
-                            .record_payment(
-                                &Observation::from_intent(&intent, None),
-                                Cause::Reconciliation,
-                            )
-                            .await?;
-                        if matches!(&outcome, PaymentOutcome::Changed(s) if !s.payment.is_unpaid())
-                        {
+                        // Paid after all, or flagged for staff: not expired.
+                        let settled = matches!(&outcome, PaymentOutcome::Changed(s) if !s.payment.is_unpaid());
+                        if settled || matches!(outcome, PaymentOutcome::Flagged(_)) {
                             continue;
                         }
                     }
