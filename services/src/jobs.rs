@@ -106,10 +106,6 @@ impl Scheduler {
         }
     }
 
-    pub fn names(&self) -> Vec<&'static str> {
-        self.jobs.iter().map(|j| j.name()).collect()
-    }
-
     /// Looks for due jobs every few seconds until the process ends.
     pub async fn run(self) {
         loop {

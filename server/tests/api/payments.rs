@@ -76,6 +76,17 @@ async fn text(app: &TestApp, sql: &str, number: &str) -> String {
         .expect(sql)
 }
 
+/// The order's payment records, oldest first, as `kind:caused_by` joined by commas.
+async fn records(app: &TestApp, number: &str) -> String {
+    text(
+        app,
+        "SELECT string_agg(kind || ':' || caused_by, ',' ORDER BY r.id) FROM payment_records r
+         JOIN orders o ON o.id = r.order_id WHERE o.number = $1",
+        number,
+    )
+    .await
+}
+
 async fn payment_status(app: &TestApp, number: &str) -> String {
     text(
         app,
@@ -323,13 +334,7 @@ async fn a_shopper_pays_by_card_after_a_declined_card_on_the_same_intent() {
         1
     );
     assert_eq!(intent_id(&app, &number).await, intent);
-    let kinds = text(
-        &app,
-        "SELECT string_agg(kind || ':' || caused_by, ',' ORDER BY r.id) FROM payment_records r
-         JOIN orders o ON o.id = r.order_id WHERE o.number = $1",
-        &number,
-    )
-    .await;
+    let kinds = records(&app, &number).await;
     assert_eq!(kinds, "requested:system,failed:shopper,captured:shopper");
     assert_eq!(mails_with(&app, "Payment received for your").await, 1);
     // A paid order takes no second payment.
@@ -921,13 +926,7 @@ async fn a_failure_before_a_success_is_a_retry_that_then_pays() {
         200
     );
     wait_for_status(&app, &number, "paid").await;
-    let kinds = text(
-        &app,
-        "SELECT string_agg(kind || ':' || caused_by, ',' ORDER BY r.id) FROM payment_records r
-         JOIN orders o ON o.id = r.order_id WHERE o.number = $1",
-        &number,
-    )
-    .await;
+    let kinds = records(&app, &number).await;
     assert_eq!(kinds, "requested:system,failed:webhook,captured:webhook");
 }
 

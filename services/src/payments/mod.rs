@@ -12,7 +12,7 @@ pub mod stripe;
 pub mod webhook;
 
 use async_trait::async_trait;
-use domain::{CardForm, Money, PaymentOption};
+use domain::{Money, PaymentOption};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,10 +121,5 @@ impl Payments {
     /// The Stripe client, when card payments are on.
     pub fn stripe(&self) -> Option<&stripe::StripeClient> {
         self.providers.iter().find_map(|p| p.stripe())
-    }
-
-    /// What the order page needs to show the card form, when card payments are on.
-    pub fn card_form(&self) -> Option<CardForm> {
-        self.stripe().map(stripe::StripeClient::card_form)
     }
 }

@@ -121,15 +121,6 @@ pub struct StripeIntent {
     pub last_payment_error: Option<ApiError>,
 }
 
-impl StripeIntent {
-    /// The order number the shop put in the intent's metadata.
-    pub fn order_number(&self) -> Option<&str> {
-        self.metadata
-            .get("order_number")
-            .and_then(serde_json::Value::as_str)
-    }
-}
-
 /// Stripe's error object.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApiError {
