@@ -203,12 +203,18 @@ impl TestApp {
     }
 
     /// Another instance of the shop on `other`'s database, as behind a load balancer
-    /// (its own Redis prefix, outbox and search index).
+    /// (its own Redis prefix and search index; the same mail server, so the outbox is
+    /// shared: either instance's event worker may send a mail the other's action caused).
     pub async fn spawn_beside(
         other: &TestApp,
         adjust: impl FnOnce(&mut Config) + Send + 'static,
     ) -> Self {
-        Self::spawn_on(Some(other.database_url.clone()), adjust).await
+        let outbox = other.outbox.clone();
+        Self::spawn_on(Some(other.database_url.clone()), move |config| {
+            config.mail_outbox = outbox;
+            adjust(config);
+        })
+        .await
     }
 
     async fn spawn_on(
