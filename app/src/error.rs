@@ -24,6 +24,9 @@ pub enum AppError {
     /// Signed in, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// Staff signed in whose session has not had its second factor yet.
+    #[error("{0}")]
+    SecondFactor(String),
     #[error("{0}")]
     TooManyRequests(String),
     /// The request clashes with what exists (a checkout form used for another cart).
@@ -84,7 +87,7 @@ impl AppError {
             AppError::Unavailable(_) => 503,
             AppError::Invalid(_) => 422,
             AppError::Unauthorized(_) => 401,
-            AppError::Forbidden(_) => 403,
+            AppError::Forbidden(_) | AppError::SecondFactor(_) => 403,
             AppError::TooManyRequests(_) => 429,
             AppError::Conflict(_) => 409,
             AppError::Internal | AppError::Transport(_) => 500,
@@ -100,6 +103,7 @@ impl AppError {
             AppError::Invalid(_) => "Some details need attention",
             AppError::Unauthorized(_) => "Please sign in",
             AppError::Forbidden(_) => "Access denied",
+            AppError::SecondFactor(_) => "Confirm it is you",
             AppError::TooManyRequests(_) => "Too many attempts",
             AppError::Conflict(_) => "This form is out of date",
             AppError::Internal | AppError::Transport(_) => "Something went wrong",
@@ -180,6 +184,9 @@ impl From<services::auth::AuthError> for AppError {
             AuthError::ResetLink(problem) => AppError::BadRequest(problem.to_string()),
             e @ AuthError::RegistrationLink => AppError::BadRequest(e.to_string()),
             AuthError::NotFound => AppError::NotFound("We could not find that.".into()),
+            e @ AuthError::InviteLink => AppError::BadRequest(e.to_string()),
+            e @ AuthError::Disabled => AppError::Forbidden(e.to_string()),
+            AuthError::Refused(r) => AppError::Forbidden(r.to_string()),
             e @ AuthError::Unavailable => AppError::Unavailable(e.to_string()),
             AuthError::Database(cause) => {
                 tracing::error!(error = %cause, "account query failed");
@@ -189,6 +196,48 @@ impl From<services::auth::AuthError> for AppError {
             }
             AuthError::Internal(cause) => {
                 tracing::error!(error = %cause, "account operation failed");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<services::audit::AuditError> for AppError {
+    fn from(e: services::audit::AuditError) -> Self {
+        use services::audit::AuditError;
+        match e {
+            AuditError::Refused(r) => AppError::Forbidden(r.to_string()),
+            AuditError::BadQuery(m) => AppError::BadRequest(m),
+            AuditError::Database(cause) => {
+                tracing::error!(error = %cause, "audit query failed");
+                AppError::Unavailable(
+                    "The audit log is temporarily unavailable. Please try again in a moment."
+                        .into(),
+                )
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<services::customers::CustomerError> for AppError {
+    fn from(e: services::customers::CustomerError) -> Self {
+        use services::customers::CustomerError;
+        match e {
+            CustomerError::Refused(r) => AppError::Forbidden(r.to_string()),
+            CustomerError::Field(f) => AppError::Invalid(vec![f]),
+            CustomerError::NotFound => AppError::NotFound("There is no such customer.".into()),
+            CustomerError::Orders(e) => e.into(),
+            CustomerError::Auth(e) => e.into(),
+            CustomerError::Database(cause) => {
+                tracing::error!(error = %cause, "customer query failed");
+                AppError::Unavailable(
+                    "Customers are temporarily unavailable. Please try again in a moment.".into(),
+                )
+            }
+            e @ (CustomerError::Outbox(_) | CustomerError::Internal(_)) => {
+                tracing::error!(error = %e, "customer operation failed");
                 AppError::Internal
             }
         }
@@ -223,6 +272,7 @@ impl From<services::orders::OrderError> for AppError {
                 "We could not find that order. Check the number and e-mail address.".into(),
             ),
             OrderError::Transition(t) => AppError::BadRequest(t.to_string()),
+            OrderError::Refused(r) => AppError::Forbidden(r.to_string()),
             OrderError::Database(cause) => {
                 tracing::error!(error = %cause, "order query failed");
                 AppError::Unavailable(

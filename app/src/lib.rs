@@ -24,7 +24,7 @@ pub use components::parts::render_part;
 #[cfg(feature = "ssr")]
 pub use components::personal::{Personal, SharedRender, Slot};
 #[cfg(feature = "ssr")]
-pub use components::server::{personal, ClientIp};
+pub use components::server::{personal, staff_actor, ClientIp};
 
 use components::island_scripts::{IslandScripts, Stylesheet};
 use components::layout::{get_layout, LayoutResource};
@@ -81,6 +81,13 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/addresses/:id") view=account::addresses::AddressEditPage ssr=SsrMode::Async />
                 <Route path=path!("/admin") view=admin::dashboard::AdminPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/orders") view=admin::orders::AdminOrdersPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/staff") view=admin::staff::AdminStaffPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/customers") view=admin::customers::AdminCustomersPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/customers/:id") view=admin::customers::AdminCustomerPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=admin::audit::AdminAuditPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/two-factor") view=admin::two_factor::TwoFactorPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/two-factor/recovery-codes") view=admin::two_factor::RecoveryCodesPage ssr=SsrMode::Async />
+                <Route path=path!("/staff-invite") view=admin::invite::StaffInvitePage ssr=SsrMode::Async />
                 <Route path=path!("/cart") view=checkout::cart::CartPage ssr=SsrMode::Async />
                 <Route path=path!("/search") view=storefront::search::SearchPage ssr=SsrMode::Async />
                 <Route path=path!("/checkout") view=checkout::checkout_page::CheckoutPageView ssr=SsrMode::Async />

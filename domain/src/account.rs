@@ -124,29 +124,31 @@ pub fn parse_name(input: &str) -> Result<String, FieldError> {
     Ok(name.to_owned())
 }
 
-/// What a signed-in user may do.
+/// Who an account is: a customer, or staff with one role (what each role may do is
+/// [`Role::may`], in `staff`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Role {
     Customer,
+    /// Everything, including staff, roles and settings.
+    Owner,
+    /// Everything except staff and roles.
     Admin,
+    /// Products, categories, images, stock, imports.
+    Catalog,
+    /// Orders, payments, refunds, shipping, returns; reads customers.
+    Orders,
+    /// Reads orders; looks after customers.
+    Support,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Customer => "customer",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "customer" => Some(Role::Customer),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
+codes!(Role {
+    Customer => "customer",
+    Owner => "owner",
+    Admin => "admin",
+    Catalog => "catalog",
+    Orders => "orders",
+    Support => "support",
+});
 
 /// The signed-in user as pages show them. Never holds a password hash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -158,8 +160,9 @@ pub struct UserSummary {
 }
 
 impl UserSummary {
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+    /// Staff of any role (who the admin area opens for, after the second factor).
+    pub fn is_staff(&self) -> bool {
+        self.role.is_staff()
     }
 
     /// What the header calls the user: their first name, or the e-mail's local part.

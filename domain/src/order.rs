@@ -79,22 +79,6 @@ impl fmt::Display for TransitionError {
 
 impl std::error::Error for TransitionError {}
 
-macro_rules! codes {
-    ($ty:ident { $($variant:ident => $code:literal),* $(,)? }) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $code),* }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($code => Some($ty::$variant),)* _ => None }
-            }
-
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
-        }
-    };
-}
-
 codes!(OrderStatus { Open => "open", Completed => "completed", Cancelled => "cancelled" });
 codes!(PaymentStatus {
     Pending => "pending",

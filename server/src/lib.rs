@@ -346,6 +346,10 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
         .route("/robots.txt", get(routes::robots))
         .route("/sitemap.xml", get(routes::sitemap))
         .route("/media/generated/{file}", get(routes::media))
+        .route(
+            "/admin/customers/{id}/export.json",
+            get(routes::customer_export),
+        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -505,12 +509,21 @@ impl Application {
                 }),
             ],
         );
+        let customers = services::customers::CustomerService::new(
+            pool.clone(),
+            orders.clone(),
+            auth.clone(),
+            auth.mailer().clone(),
+            config.currency,
+        );
         let services = Services {
             cart: CartService::new(redis.clone(), &config.redis_prefix, catalog.clone()),
             catalog,
             orders,
             search,
             auth,
+            audit: services::audit::AuditService::new(pool.clone()),
+            customers,
             limits,
             redis,
             settings: Arc::new(ShopSettings {

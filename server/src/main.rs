@@ -35,7 +35,7 @@ enum Command {
     },
     /// Rebuild the search index from PostgreSQL.
     Reindex,
-    /// Make an account an administrator, creating it if needed.
+    /// Make an account an owner (every admin right), creating it if needed.
     CreateAdmin {
         /// E-mail address of the account.
         #[arg(long)]
@@ -101,12 +101,12 @@ async fn create_admin(config: Config, email: &str, password_stdin: bool) -> anyh
     } else {
         (services::random::hex(12)?, true)
     };
-    match auth.create_or_promote_admin(email, Some(&password)).await {
+    match auth.create_or_promote_owner(email, Some(&password)).await {
         Ok(true) if generated => println!(
-            "created administrator {email} with the password {password}\n(shown once: change it under /account after signing in)"
+            "created the owner {email} with the password {password}\n(shown once: change it under /account after signing in; /admin asks to set up two-factor sign-in first)"
         ),
-        Ok(true) => println!("created administrator {email}"),
-        Ok(false) => println!("{email} is now an administrator (its password is unchanged)"),
+        Ok(true) => println!("created the owner {email}"),
+        Ok(false) => println!("{email} is now an owner (its password is unchanged)"),
         Err(e) => anyhow::bail!("{e}"),
     }
     Ok(())

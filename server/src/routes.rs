@@ -109,3 +109,43 @@ pub async fn media(Path(file): Path<String>) -> Response {
         None => (StatusCode::NOT_FOUND, "No such image.").into_response(),
     }
 }
+
+/// `/admin/customers/{id}/export.json`: everything the shop holds about a customer, as a
+/// JSON download, for staff whose role may (the service checks it, and audits the export).
+/// A plain link, so only same-site navigations: a link on another site cannot make staff
+/// export (and so fill the audit log).
+pub async fn customer_export(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    axum::Extension(ip): axum::Extension<app::ClientIp>,
+    session: tower_sessions::Session,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let refuse = |e: app::error::AppError| {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, e.to_string()).into_response()
+    };
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return refuse(app::error::AppError::Forbidden(
+            "Exports open only from the shop's own admin pages.".into(),
+        ));
+    }
+    let actor = match app::staff_actor(&session, &state.services.auth, &ip.0).await {
+        Ok(actor) => actor,
+        Err(e) => return refuse(e),
+    };
+    match state.services.customers.export(&actor, id).await {
+        Ok(data) => (
+            [(
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"customer-{id}.json\""),
+            )],
+            Json(data),
+        )
+            .into_response(),
+        Err(e) => refuse(e.into()),
+    }
+}

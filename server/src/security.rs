@@ -142,6 +142,7 @@ pub async fn cache_rules(
         "/register",
         "/reset-password",
         "/forgot-password",
+        "/staff-invite",
         "/cart",
         "/checkout",
         "/order",

@@ -1,9 +1,11 @@
 //! Server-only services of Emporium. Each module owns its tables, its SQL and its
 //! adapters to outside systems; `app` reaches them only under its `ssr` feature.
 
+pub mod audit;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
+pub mod customers;
 pub mod events;
 pub mod jobs;
 pub mod limits;
@@ -28,6 +30,8 @@ pub use orders::OrderService;
 pub struct Services {
     pub catalog: CatalogService,
     pub auth: AuthService,
+    pub audit: audit::AuditService,
+    pub customers: customers::CustomerService,
     pub cart: CartService,
     pub orders: OrderService,
     pub search: search::SearchService,

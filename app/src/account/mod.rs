@@ -11,19 +11,7 @@ pub mod sign_in;
 /// A local path to go to after signing in; anything else (another site, `//host`,
 /// odd characters) falls back to the account page.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.starts_with("/api/")
-                && n.len() <= 512
-                && n.chars().all(|c| c.is_ascii_graphic()) =>
-        {
-            n.to_owned()
-        }
-        _ => "/account".to_owned(),
-    }
+    crate::components::gate::safe_next_or(next, "/account")
 }
 
 #[cfg(test)]

@@ -1,5 +1,13 @@
-//! The admin area: for administrators only (others get 403, signed-out visitors are sent
-//! to sign in). One file (or folder) per screen; catalog and stock screens come next.
+//! The admin area, for staff whose session has had its second factor; each screen and
+//! action is checked against the role by the services (403 with a sentence). Signed-out
+//! visitors are sent to sign in, staff without their second factor to give it. One file
+//! per screen, inside the shared shell (`shell`).
 
+pub mod audit;
+pub mod customers;
 pub mod dashboard;
+pub mod invite;
 pub mod orders;
+pub mod shell;
+pub mod staff;
+pub mod two_factor;

@@ -1,12 +1,11 @@
 //! `/admin/orders`: the latest orders and the next step each allows.
 
-use crate::components::gate::gated_page;
+use super::shell::admin_page;
 #[cfg(feature = "ssr")]
-use crate::components::server::{require_admin, services, with_status};
+use crate::components::server::{require_staff, services, with_status};
 use crate::error::AppError;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
 
 /// `/admin/orders`: the latest orders, with the next steps each one allows (an offline
 /// payment is confirmed here: "Mark paid").
@@ -15,14 +14,15 @@ pub fn AdminOrdersPage() -> impl IntoView {
     let act = ServerAction::<AdminOrderAction>::new();
     let orders = Resource::new(move || act.version().get(), |_| admin_orders());
     let error = crate::components::forms::action_error(act.value());
-    gated_page(orders, move |rows| {
-        view! {
-            <Title text="Orders · Admin" />
-            <Meta name="robots" content="noindex" />
-            <div class="py-10">
-                <p class="text-sm"><a href="/admin" class="link">"Admin"</a></p>
-                <h1 class="mt-2 text-3xl font-semibold tracking-tight">"Orders"</h1>
-                <div class="mt-4"><crate::components::forms::FormAlert error fields=&[] /></div>
+    admin_page(
+        "Orders",
+        "/admin/orders",
+        vec![("/admin/orders", "Orders")],
+        orders,
+        move |rows| {
+            view! {
+            <div>
+                <div><crate::components::forms::FormAlert error fields=&[] /></div>
                 {if rows.is_empty() {
                     view! { <p class="mt-6 text-stone-600">"No orders yet."</p> }.into_any()
                 } else {
@@ -45,6 +45,7 @@ pub fn AdminOrdersPage() -> impl IntoView {
                                                 {format!("Needs review: {reason}")}
                                             </span>
                                         })}
+                                        <a href=format!("/admin/audit?entity=order&entity_id={number}") class="link">"History"</a>
                                         <span class="ml-auto flex gap-2">
                                             {r.summary.state.allowed_actions().into_iter().map(|a| {
                                                 let number = number.clone();
@@ -66,7 +67,8 @@ pub fn AdminOrdersPage() -> impl IntoView {
             </div>
         }
         .into_any()
-    })
+        },
+    )
 }
 
 /// The latest orders, for admins.
@@ -74,8 +76,8 @@ pub fn AdminOrdersPage() -> impl IntoView {
 pub async fn admin_orders() -> Result<Vec<domain::order::AdminOrderRow>, AppError> {
     with_status(
         async move {
-            require_admin().await?;
-            Ok(services()?.orders.recent(50).await?)
+            let actor = require_staff().await?;
+            Ok(services()?.orders.recent(&actor, 50).await?)
         }
         .await,
     )
@@ -86,12 +88,12 @@ pub async fn admin_orders() -> Result<Vec<domain::order::AdminOrderRow>, AppErro
 pub async fn admin_order_action(number: String, action: String) -> Result<(), AppError> {
     with_status(
         async move {
-            let admin = require_admin().await?;
+            let actor = require_staff().await?;
             let action = domain::order::OrderAction::parse(&action)
                 .ok_or_else(|| AppError::BadRequest("Unknown order action.".into()))?;
-            let state = services()?.orders.transition(&number, action).await?;
-            tracing::info!(admin = admin.id, order = %number, action = action.as_str(), status = state.label(), "order changed by an admin");
-            leptos_axum::redirect("/admin/orders");
+            let state = services()?.orders.transition(&actor, &number, action).await?;
+            tracing::info!(staff = actor.user_id, order = %number, action = action.as_str(), status = state.label(), "order changed by staff");
+            leptos_axum::redirect("/admin/orders?done=order");
             Ok(())
         }
         .await,

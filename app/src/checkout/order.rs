@@ -6,8 +6,8 @@ use crate::components::forms::{action_error, Field, FormAlert};
 use crate::components::layout::{await_layout, loading, Frame, LayoutResource};
 #[cfg(feature = "ssr")]
 use crate::components::server::{
-    cart_owner, client_ip, current_user, remember_order, services, session, session_orders,
-    with_status,
+    cart_owner, client_ip, current_user, remember_order, second_factor_given, services, session,
+    session_orders, with_status,
 };
 use crate::error::AppError;
 use domain::OrderView;
@@ -185,6 +185,7 @@ pub fn OrderLookupPage() -> impl IntoView {
 async fn order_viewer(
     number: &str,
     key: Option<String>,
+    owner_only: bool,
 ) -> Result<services::orders::Viewer, AppError> {
     let s = services()?;
     let session = session().await?;
@@ -202,7 +203,15 @@ async fn order_viewer(
     }
     let user = current_user(&session, &s.auth).await.ok().flatten();
     match user {
-        Some(u) if u.is_admin() => Ok(services::orders::Viewer::Admin),
+        // Staff whose role reads orders see every order once their session has had its
+        // second factor; paying or cancelling is for the order's owner (staff change
+        // orders from the admin, checked and audited there).
+        Some(u) if !owner_only && u.is_staff() && second_factor_given(&session).await => {
+            Ok(services::orders::Viewer::Staff {
+                user_id: u.id,
+                role: u.role,
+            })
+        }
         Some(u) => Ok(services::orders::Viewer::User(u.id)),
         None => Err(services::orders::OrderError::NotFound.into()),
     }
@@ -221,7 +230,7 @@ pub async fn get_order(
         async move {
             let s = services()?;
             let number = number.trim().to_uppercase();
-            let viewer = order_viewer(&number, key).await?;
+            let viewer = order_viewer(&number, key, false).await?;
             let mut notice = None;
             if payment.is_some() {
                 match s.orders.refresh_card_payment(&number, &viewer).await {
@@ -254,7 +263,7 @@ pub async fn pay_order_by_card(
         async move {
             let s = services()?;
             let number = number.trim().to_uppercase();
-            let viewer = order_viewer(&number, None).await?;
+            let viewer = order_viewer(&number, None, true).await?;
             // Counted with the checkouts of the same cart owner (a visitor, or an account),
             // or of this order when the visitor has no cart any more.
             let owner = cart_owner(false)
@@ -294,7 +303,7 @@ pub async fn cancel_order(number: String) -> Result<(), AppError> {
             let number = number.trim().to_uppercase();
             // Only an order this visitor may see, and only while unpaid (checked again
             // under the order's lock).
-            s.orders.view(&number, &order_viewer(&number, None).await?).await?;
+            s.orders.view(&number, &order_viewer(&number, None, true).await?).await?;
             s.orders.cancel_unpaid(&number).await.map_err(|e| match e {
                 services::orders::OrderError::Transition(_) => AppError::BadRequest(
                     "This order is no longer awaiting payment, so it cannot be cancelled here. Please contact us.".into(),

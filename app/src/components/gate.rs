@@ -20,21 +20,46 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// A local path to go to next (after signing in, after the second factor); anything
+/// else (another site, `//host`, odd characters, a server function) is `fallback`.
+pub fn safe_next_or(next: Option<&str>, fallback: &str) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.starts_with("/api/")
+                && n.len() <= 512
+                && n.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            n.to_owned()
+        }
+        _ => fallback.to_owned(),
+    }
+}
+
 /// What a protected page shows for an error: signed out goes to sign-in (302 on the
-/// server) and comes back; anything else is an error page.
+/// server) and comes back; staff without their second factor give it first and come
+/// back; anything else is an error page.
 pub fn protected_error(error: AppError) -> AnyView {
+    let here = || {
+        let location = use_location();
+        let path = location.pathname.get_untracked();
+        let search = location.search.get_untracked();
+        let search = search.trim_start_matches('?');
+        let here = if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        };
+        urlencode(&here)
+    };
     match error {
         AppError::Unauthorized(_) => {
-            let location = use_location();
-            let path = location.pathname.get_untracked();
-            let search = location.search.get_untracked();
-            let search = search.trim_start_matches('?');
-            let here = if search.is_empty() {
-                path
-            } else {
-                format!("{path}?{search}")
-            };
-            view! { <Redirect path=format!("/sign-in?next={}", urlencode(&here)) /> }.into_any()
+            view! { <Redirect path=format!("/sign-in?next={}", here()) /> }.into_any()
+        }
+        AppError::SecondFactor(_) => {
+            view! { <Redirect path=format!("/admin/two-factor?next={}", here()) /> }.into_any()
         }
         other => view! { <ErrorView error=other /> }.into_any(),
     }

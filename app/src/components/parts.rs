@@ -64,7 +64,7 @@ fn AccountMenu(user: Option<UserSummary>) -> impl IntoView {
             let sign_out = ServerAction::<SignOut>::new();
             view! {
                 <div class="flex items-center gap-3 text-sm font-medium" data-testid="account-menu">
-                    {user.is_admin().then(|| view! { <a href="/admin" class="nav-link">"Admin"</a> })}
+                    {user.is_staff().then(|| view! { <a href="/admin" class="nav-link">"Admin"</a> })}
                     <a href="/account" class="nav-link" data-testid="account-link">{format!("Hi, {}", user.greeting_name())}</a>
                     <ActionForm action=sign_out>
                         <button type="submit" class="nav-link text-stone-600" data-testid="sign-out">"Sign out"</button>

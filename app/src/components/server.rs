@@ -7,6 +7,7 @@ use crate::components::personal::{is_shared_render, Personal};
 use crate::error::AppError;
 use domain::UserSummary;
 use leptos::prelude::*;
+use services::audit::Actor;
 use services::auth::session::{SessionAuth, SignInCheck};
 use services::auth::{AuthError, AuthenticatedUser};
 use services::cart::{CartError, CartOwner};
@@ -165,16 +166,62 @@ pub async fn require_user() -> Result<UserSummary, AppError> {
         .ok_or_else(|| AppError::Unauthorized("Please sign in to see your account.".into()))
 }
 
-/// The signed-in admin, 401 when signed out, 403 for everyone else.
-pub async fn require_admin() -> Result<UserSummary, AppError> {
-    let user = require_user().await?;
-    if user.is_admin() {
-        Ok(user)
-    } else {
-        Err(AppError::Forbidden(
-            "This part of the shop is for administrators only.".into(),
-        ))
+/// The signed-in member of staff as the services' [`Actor`]: 401 when signed out, 403
+/// for customers, and [`AppError::SecondFactor`] until this session has had its second
+/// factor (the admin area's gate sends them to give it). What the actor may do is the
+/// services' to check.
+pub async fn require_staff() -> Result<Actor, AppError> {
+    let s = services()?;
+    staff_actor(&session().await?, &s.auth, &client_ip().await).await
+}
+
+/// [`require_staff`] for any caller holding the session (an axum route, too).
+pub async fn staff_actor(
+    session: &Session,
+    auth: &AuthService,
+    ip: &str,
+) -> Result<Actor, AppError> {
+    let user = current_user(session, auth)
+        .await?
+        .ok_or_else(|| AppError::Unauthorized("Please sign in to open the admin area.".into()))?;
+    if !user.is_staff() {
+        return Err(AppError::Forbidden(
+            "This part of the shop is for staff only.".into(),
+        ));
     }
+    if !second_factor_given(session).await {
+        return Err(AppError::SecondFactor(
+            "Confirm it is you with your authenticator app to open the admin area.".into(),
+        ));
+    }
+    Ok(Actor::staff(user.id, &user.email, user.role, ip))
+}
+
+/// Whether this session's sign-in has had its second factor.
+pub async fn second_factor_given(session: &Session) -> bool {
+    matches!(
+        session.get::<SessionAuth>(AUTH_KEY).await,
+        Ok(Some(SessionAuth {
+            second_factor_at: Some(_),
+            ..
+        }))
+    )
+}
+
+/// After a right second factor: the sign-in is marked with it, under a new session id.
+pub async fn mark_second_factor(session: &Session) -> Result<(), AuthError> {
+    let Some(state) = session
+        .get::<SessionAuth>(AUTH_KEY)
+        .await
+        .map_err(unavailable)?
+    else {
+        return Err(AuthError::NotFound);
+    };
+    session.cycle_id().await.map_err(unavailable)?;
+    session
+        .insert(AUTH_KEY, state.with_second_factor())
+        .await
+        .map_err(unavailable)
 }
 
 /// What the header shows of this shopper: who is signed in and how many items are in

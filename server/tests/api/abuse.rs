@@ -232,7 +232,11 @@ async fn open_unpaid_orders_are_capped_without_revealing_them() {
     assert!(!message.contains('5'), "no count is told: {message}");
     // Cancelling one frees a place.
     orders
-        .transition(&numbers[0], OrderAction::Cancel)
+        .transition(
+            &services::audit::Actor::command_line(),
+            &numbers[0],
+            OrderAction::Cancel,
+        )
         .await
         .expect("cancel");
     orders.place(&sixth).await.expect("placed after a cancel");
@@ -532,7 +536,11 @@ async fn a_cancelled_order_is_back_in_stock_on_every_instance() {
     first
         .services
         .orders
-        .transition(&placed.number, OrderAction::Cancel)
+        .transition(
+            &services::audit::Actor::command_line(),
+            &placed.number,
+            OrderAction::Cancel,
+        )
         .await
         .expect("cancel");
     assert!(

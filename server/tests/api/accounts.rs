@@ -298,13 +298,13 @@ async fn no_js_sign_in_redirects_to_a_local_next_only() {
 }
 
 #[tokio::test]
-async fn admin_pages_need_the_admin_role() {
+async fn admin_pages_need_a_staff_role_and_the_second_factor() {
     let app = TestApp::spawn().await;
     let customer = app.browser();
     app.register(&customer, "gus@example.com", PASSWORD).await;
     let page = app.visit(&customer, "/admin").await;
     assert_eq!(page.status, 403);
-    assert!(page.texts("error-message")[0].contains("administrators only"));
+    assert!(page.texts("error-message")[0].contains("for staff only"));
     assert_eq!(
         app.visit(&customer, "/admin/no-such-page").await.status,
         403
@@ -319,14 +319,46 @@ async fn admin_pages_need_the_admin_role() {
     );
     assert!(app.visit(&customer, "/").await.texts("account-menu")[0].contains("Hi, Test"));
 
-    // create-admin promotes the existing account; the same session is now an admin.
+    // create-admin makes the existing account an owner; the same session now needs its
+    // second factor before any admin screen opens.
     let created = app
         .services
         .auth
-        .create_or_promote_admin("GUS@example.com", None)
+        .create_or_promote_owner("GUS@example.com", None)
         .await
         .expect("promote");
     assert!(!created);
+    let page = app.visit(&customer, "/admin").await;
+    assert_eq!(page.status, 302);
+    assert_eq!(
+        page.header("location"),
+        Some("/admin/two-factor?next=/admin")
+    );
+    let refused = app.call(&customer, "/api/admin_overview", &[]).await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.body.contains("authenticator app"),
+        "{}",
+        refused.body
+    );
+    // The two-factor page offers the set-up: a QR code and the secret as text.
+    let setup = app.visit(&customer, "/admin/two-factor?next=/admin").await;
+    assert_eq!(setup.status, 200);
+    assert!(setup.body.contains("<svg"), "QR code drawn by the shop");
+    assert_eq!(
+        setup.texts("totp-secret")[0].len(),
+        32,
+        "160 bits in base32"
+    );
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'gus@example.com'")
+        .fetch_one(&app.pool().await)
+        .await
+        .expect("id");
+    let code = app.totp_code(id, 0).await;
+    let done = app
+        .call(&customer, "/api/admin_two_factor_enrol", &[("code", &code)])
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
     let page = app.visit(&customer, "/admin").await;
     assert_eq!(page.status, 200);
     assert_eq!(page.texts("admin-accounts"), ["1"]);
@@ -336,18 +368,18 @@ async fn admin_pages_need_the_admin_role() {
         "admin link in the header"
     );
 
-    // A new admin account needs a password that meets the rules.
+    // A new owner account needs a password that meets the rules.
     let err = app
         .services
         .auth
-        .create_or_promote_admin("boss@example.com", Some("password"))
+        .create_or_promote_owner("boss@example.com", Some("password"))
         .await
         .expect_err("weak");
     assert!(err.to_string().contains("at least 8") || err.to_string().contains("common"));
     assert!(app
         .services
         .auth
-        .create_or_promote_admin("boss@example.com", Some(PASSWORD))
+        .create_or_promote_owner("boss@example.com", Some(PASSWORD))
         .await
         .expect("create"));
 }

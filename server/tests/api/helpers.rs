@@ -125,6 +125,9 @@ pub async fn fresh_database() -> String {
     url_for(&name)
 }
 
+/// The password of accounts the helpers make.
+const PASSWORD: &str = "violet-harbour-19";
+
 /// Configuration for a test app on port 0.
 pub fn test_config(database_url: String) -> Config {
     let mut config = Config::from_env().expect("default config");
@@ -167,6 +170,8 @@ pub struct TestApp {
     pub services: Services,
     pub outbox: std::path::PathBuf,
     pub redis_prefix: String,
+    /// A pool of the test's own on this database, made at first use.
+    db: tokio::sync::OnceCell<sqlx::PgPool>,
 }
 
 /// A response as a user agent sees it.
@@ -252,6 +257,7 @@ impl TestApp {
             services,
             outbox,
             redis_prefix,
+            db: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -276,6 +282,20 @@ impl TestApp {
                 .expect("request"),
         )
         .await
+    }
+
+    /// A GET with `client` (its cookies) and extra `headers`.
+    pub async fn client_get(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut request = client.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Page::read(request.send().await.expect("request")).await
     }
 
     /// POSTs a form to a server function the way the wasm client does (answer in JSON).
@@ -334,6 +354,68 @@ impl TestApp {
             )
             .await;
         assert_eq!(page.status, 200, "sign in {email}: {}", page.body);
+    }
+
+    /// The code `user_id`'s authenticator app shows `steps` time steps from now (30 s
+    /// each), from the two-factor secret the shop keeps for them.
+    pub async fn totp_code(&self, user_id: i64, steps: i64) -> String {
+        let secret: Vec<u8> =
+            sqlx::query_scalar("SELECT secret FROM staff_two_factor WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(&self.pool().await)
+                .await
+                .expect("a two-factor secret");
+        let totp = totp_rs::TOTP::new(
+            totp_rs::Algorithm::SHA1,
+            6,
+            0,
+            30,
+            secret,
+            None,
+            "test".into(),
+        )
+        .expect("totp");
+        let now = u64::try_from(chrono::Utc::now().timestamp() + steps * 30).expect("time");
+        totp.generate(now)
+    }
+
+    /// A connection pool to this app's database, for looking at what tests cannot see
+    /// over HTTP.
+    pub async fn pool(&self) -> sqlx::PgPool {
+        self.db
+            .get_or_init(|| async {
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(5)
+                    .connect(&self.database_url)
+                    .await
+                    .expect("connect")
+            })
+            .await
+            .clone()
+    }
+
+    /// A member of staff with `role` (made a customer account first, then given the role),
+    /// signed in on a new browser that has set up and given its second factor. Returns
+    /// the browser and the account's id.
+    pub async fn staff(&self, email: &str, role: domain::Role) -> (reqwest::Client, i64) {
+        let browser = self.browser();
+        self.sign_up_directly(&browser, email, PASSWORD).await;
+        let id: i64 =
+            sqlx::query_scalar("UPDATE users SET role = $2 WHERE email = $1 RETURNING id")
+                .bind(email)
+                .bind(role.as_str())
+                .fetch_one(&self.pool().await)
+                .await
+                .expect("give the role");
+        // The two-factor page makes the secret; the first code finishes the set-up.
+        let page = self.call(&browser, "/api/admin_two_factor", &[]).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let code = self.totp_code(id, 0).await;
+        let done = self
+            .call(&browser, "/api/admin_two_factor_enrol", &[("code", &code)])
+            .await;
+        assert_eq!(done.status, 200, "enrol {email}: {}", done.body);
+        (browser, id)
     }
 
     /// The token of the link that finishes `email`'s registration, from the outbox (the

@@ -3,6 +3,7 @@
 mod abuse;
 mod accounts;
 mod catalog_pages;
+mod customers;
 mod headers;
 mod helpers;
 mod orders;
@@ -10,3 +11,4 @@ mod payments;
 mod search;
 mod server_basics;
 mod shared_pages;
+mod staff;

@@ -13,7 +13,11 @@ use std::sync::Arc;
 const PASSWORD: &str = "violet-harbour-19";
 
 /// Published, in-stock SKUs of the seeded catalog with at least `min_stock` units.
-async fn skus_in_stock(app: &TestApp, min_stock: i32, n: i64) -> Vec<(String, i32, i64)> {
+pub(crate) async fn skus_in_stock(
+    app: &TestApp,
+    min_stock: i32,
+    n: i64,
+) -> Vec<(String, i32, i64)> {
     let pool = sqlx::PgPool::connect(&app.database_url).await.expect("db");
     sqlx::query_as(
         "SELECT v.sku, v.stock_on_hand, v.price_minor FROM variants v JOIN products p ON p.id = v.product_id
@@ -47,7 +51,7 @@ fn address() -> AddressInput {
 
 /// An order from its own buyer (cart, address and e-mail), so only the tests about the
 /// checkout limits ever meet them.
-fn order_for(key: &str, sku: &str, qty: u32) -> PlaceOrder {
+pub(crate) fn order_for(key: &str, sku: &str, qty: u32) -> PlaceOrder {
     PlaceOrder {
         idempotency_key: key.into(),
         owner: format!("guest:{key}"),
@@ -559,7 +563,11 @@ async fn the_order_life_cycle_and_restocking() {
         .expect("place");
     assert_eq!(
         orders
-            .transition(&first.number, OrderAction::MarkPaid)
+            .transition(
+                &services::audit::Actor::command_line(),
+                &first.number,
+                OrderAction::MarkPaid
+            )
             .await
             .expect("paid")
             .payment,
@@ -567,14 +575,22 @@ async fn the_order_life_cycle_and_restocking() {
     );
     assert_eq!(
         orders
-            .transition(&first.number, OrderAction::Fulfil)
+            .transition(
+                &services::audit::Actor::command_line(),
+                &first.number,
+                OrderAction::Fulfil
+            )
             .await
             .expect("ship")
             .fulfilment,
         FulfilmentStatus::Fulfilled
     );
     let refused = orders
-        .transition(&first.number, OrderAction::Cancel)
+        .transition(
+            &services::audit::Actor::command_line(),
+            &first.number,
+            OrderAction::Cancel,
+        )
         .await
         .expect_err("shipped");
     assert_eq!(
@@ -583,7 +599,11 @@ async fn the_order_life_cycle_and_restocking() {
     );
     assert_eq!(
         orders
-            .transition(&first.number, OrderAction::Deliver)
+            .transition(
+                &services::audit::Actor::command_line(),
+                &first.number,
+                OrderAction::Deliver
+            )
             .await
             .expect("deliver")
             .order,
@@ -599,12 +619,20 @@ async fn the_order_life_cycle_and_restocking() {
         .expect("place");
     assert_eq!(scalar(&app, &stock_sql).await, i64::from(stock) - 3);
     orders
-        .transition(&second.number, OrderAction::MarkPaid)
+        .transition(
+            &services::audit::Actor::command_line(),
+            &second.number,
+            OrderAction::MarkPaid,
+        )
         .await
         .expect("paid");
     assert_eq!(
         orders
-            .transition(&second.number, OrderAction::Cancel)
+            .transition(
+                &services::audit::Actor::command_line(),
+                &second.number,
+                OrderAction::Cancel
+            )
             .await
             .expect("cancel")
             .order,
@@ -612,11 +640,21 @@ async fn the_order_life_cycle_and_restocking() {
     );
     assert_eq!(scalar(&app, &stock_sql).await, i64::from(stock) - 2);
     assert!(orders
-        .transition(&second.number, OrderAction::MarkPaid)
+        .transition(
+            &services::audit::Actor::command_line(),
+            &second.number,
+            OrderAction::MarkPaid
+        )
         .await
         .is_err());
     assert!(matches!(
-        orders.transition("EMP-1", OrderAction::MarkPaid).await,
+        orders
+            .transition(
+                &services::audit::Actor::command_line(),
+                "EMP-1",
+                OrderAction::MarkPaid
+            )
+            .await,
         Err(OrderError::NotFound)
     ));
     // Each change wrote its event in the same transaction.
@@ -763,14 +801,7 @@ async fn an_admin_marks_an_offline_payment_as_paid() {
         .await;
     assert_eq!(refused.status, 403);
 
-    let admin = app.browser();
-    app.sign_up_directly(&admin, "boss@example.com", PASSWORD)
-        .await;
-    app.services
-        .auth
-        .create_or_promote_admin("boss@example.com", None)
-        .await
-        .expect("promote");
+    let (admin, _) = app.staff("boss@example.com", domain::Role::Orders).await;
     let page = app.visit(&admin, "/admin/orders").await;
     assert_eq!(page.status, 200);
     assert_eq!(page.texts("admin-order-status"), ["Awaiting payment"]);

@@ -56,14 +56,10 @@ async fn stripe_app() -> (TestApp, String) {
     (app, secret)
 }
 
-async fn pool(app: &TestApp) -> sqlx::PgPool {
-    sqlx::PgPool::connect(&app.database_url).await.expect("db")
-}
-
 async fn scalar(app: &TestApp, sql: &str, number: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
         .bind(number)
-        .fetch_one(&pool(app).await)
+        .fetch_one(&app.pool().await)
         .await
         .expect(sql)
 }
@@ -71,7 +67,7 @@ async fn scalar(app: &TestApp, sql: &str, number: &str) -> i64 {
 async fn text(app: &TestApp, sql: &str, number: &str) -> String {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
         .bind(number)
-        .fetch_one(&pool(app).await)
+        .fetch_one(&app.pool().await)
         .await
         .expect(sql)
 }
@@ -118,7 +114,7 @@ async fn place(app: &TestApp, payment: &str) -> (reqwest::Client, String) {
         "SELECT v.sku FROM variants v JOIN products p ON p.id = v.product_id
          WHERE p.published AND v.stock_on_hand >= 30 ORDER BY v.id LIMIT 1",
     )
-    .fetch_one(&pool(app).await)
+    .fetch_one(&app.pool().await)
     .await
     .expect("sku");
     let added = app
@@ -150,7 +146,7 @@ async fn place(app: &TestApp, payment: &str) -> (reqwest::Client, String) {
     );
     let number: String = sqlx::query_scalar("SELECT number FROM orders WHERE idempotency_key = $1")
         .bind(&key)
-        .fetch_one(&pool(app).await)
+        .fetch_one(&app.pool().await)
         .await
         .expect("placed");
     (browser, number)
@@ -711,7 +707,7 @@ async fn expiry_cancels_unpaid_orders_once_restocks_and_emails() {
     let (_, card_paid) = place(&app, "card").await;
     let (_, fresh) = place(&app, "bank_transfer").await;
     pay_at_stripe(&intent_id(&app, &card_paid).await).await;
-    let db = pool(&app).await;
+    let db = app.pool().await;
     sqlx::query(
         "UPDATE orders SET created_at = now() - CASE payment_method
              WHEN 'bank_transfer' THEN interval '73 hours'
@@ -805,7 +801,7 @@ impl services::jobs::Job for Counting {
 #[tokio::test]
 async fn a_due_job_runs_on_one_instance_only() {
     let app = TestApp::spawn().await;
-    let db = pool(&app).await;
+    let db = app.pool().await;
     let job = Arc::new(Counting(std::sync::atomic::AtomicU32::new(0)));
     let schedulers: Vec<_> = (0..4)
         .map(|_| services::jobs::Scheduler::new(db.clone(), vec![job.clone()]))
@@ -868,7 +864,7 @@ async fn concurrent_reports_of_one_payment_apply_once() {
         let (orders, number) = (orders.clone(), number.clone());
         tasks.push(tokio::spawn(async move {
             orders
-                .refresh_card_payment(&number, &services::orders::Viewer::Admin)
+                .refresh_card_payment(&number, &services::orders::Viewer::System)
                 .await
                 .map(|_| false)
         }));
@@ -956,7 +952,11 @@ async fn manual_capture_authorises_at_checkout_and_captures_when_shipped() {
     let shipped = app
         .services
         .orders
-        .transition(&number, domain::order::OrderAction::Fulfil)
+        .transition(
+            &services::audit::Actor::command_line(),
+            &number,
+            domain::order::OrderAction::Fulfil,
+        )
         .await
         .expect("ship");
     assert_eq!(shipped.payment, domain::PaymentStatus::Paid);
@@ -978,7 +978,11 @@ async fn manual_capture_authorises_at_checkout_and_captures_when_shipped() {
     let cancelled = app
         .services
         .orders
-        .transition(&other, domain::order::OrderAction::Cancel)
+        .transition(
+            &services::audit::Actor::command_line(),
+            &other,
+            domain::order::OrderAction::Cancel,
+        )
         .await
         .expect("cancel");
     assert_eq!(cancelled.payment, domain::PaymentStatus::Voided);
@@ -991,7 +995,11 @@ async fn manual_capture_authorises_at_checkout_and_captures_when_shipped() {
     assert!(app
         .services
         .orders
-        .transition(&third, domain::order::OrderAction::MarkPaid)
+        .transition(
+            &services::audit::Actor::command_line(),
+            &third,
+            domain::order::OrderAction::MarkPaid
+        )
         .await
         .is_err());
 }

@@ -6,6 +6,8 @@
 mod addresses;
 pub mod password;
 pub mod session;
+mod staff;
+mod two_factor;
 
 use crate::limits::{network_of, LimitError, Rate, RateLimiter};
 use crate::notifications::{templates, Mailer};
@@ -36,9 +38,18 @@ pub enum AuthError {
     Throttled { retry_after_secs: u64 },
     #[error("{0}")]
     ResetLink(ResetLinkProblem),
+    /// Staff disabled the account.
+    #[error("This account is disabled. If you think this is a mistake, contact the shop.")]
+    Disabled,
     /// The link that finishes a registration is unknown, used or expired.
     #[error("This link to finish creating your account does not work any more: it was used, it expired, or it was not copied whole. Register again to get a new one.")]
     RegistrationLink,
+    /// The link of a staff invitation is unknown, used, withdrawn or expired.
+    #[error("This invitation does not work any more: it was used, withdrawn or expired, or the link was not copied whole. Ask the owner who invited you for a new one.")]
+    InviteLink,
+    /// The actor's role does not allow this.
+    #[error("{0}")]
+    Refused(#[from] domain::staff::Refused),
     #[error("not found")]
     NotFound,
     /// Redis (sessions, counters) cannot be reached.
@@ -174,6 +185,38 @@ fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// The event that e-mails the old address when an account's e-mail changes.
+pub(crate) async fn email_changed_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    user_id: i64,
+    old_email: &str,
+    new_email: &str,
+) -> Result<(), AuthError> {
+    // A reset link sent to the old address must not take over the account.
+    AuthService::spend_reset_links(tx, user_id).await?;
+    security_event(
+        tx,
+        "account.email_changed",
+        serde_json::json!({ "user_id": user_id, "old_email": old_email, "new_email": new_email }),
+    )
+    .await
+}
+
+/// The event whose consumer makes and e-mails a password reset link (`None`: no account
+/// behind the address asked for; the same write, so the answer takes the same time).
+pub(crate) async fn reset_requested_event(
+    conn: &mut sqlx::PgConnection,
+    user_id: Option<i64>,
+) -> Result<(), AuthError> {
+    sqlx::query!(
+        "INSERT INTO event_log (topic, payload) VALUES ('account.reset_requested', $1)",
+        serde_json::json!({ "user_id": user_id })
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Writes a security e-mail's event in the transaction of the change it tells of.
 async fn security_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
@@ -191,7 +234,7 @@ async fn security_event(
 }
 
 /// A write that hit the unique e-mail index means the address is taken.
-fn email_taken_or(e: sqlx::Error) -> AuthError {
+pub(crate) fn email_taken_or(e: sqlx::Error) -> AuthError {
     if matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505")) {
         AuthError::Field(FieldError::new(
             "email",
@@ -503,7 +546,8 @@ impl AuthService {
             tokio::time::sleep(wait).await;
         }
         let row = sqlx::query!(
-            "SELECT id, email, name, role, auth_epoch, password_hash FROM users WHERE email = $1",
+            r#"SELECT id, email, name, role, auth_epoch, password_hash,
+                      disabled_at IS NOT NULL AS "disabled!" FROM users WHERE email = $1"#,
             email.as_str()
         )
         .fetch_optional(&self.pool)
@@ -515,6 +559,8 @@ impl AuthService {
         let matches =
             password::verify(password.to_owned(), PasswordHashString::from_db(hash)).await?;
         match row {
+            // Told only to someone who knows the password.
+            Some(r) if found && matches && r.disabled => Err(AuthError::Disabled),
             Some(r) if found && matches => {
                 self.limiter.reset(&pair_key).await;
                 let row = UserRow {
@@ -541,7 +587,7 @@ impl AuthService {
     pub async fn user(&self, id: i64) -> Result<Option<AuthenticatedUser>, AuthError> {
         let row = sqlx::query_as!(
             UserRow,
-            "SELECT id, email, name, role, auth_epoch FROM users WHERE id = $1",
+            "SELECT id, email, name, role, auth_epoch FROM users WHERE id = $1 AND disabled_at IS NULL",
             id
         )
         .fetch_optional(&self.pool)
@@ -608,15 +654,8 @@ impl AuthService {
         .map_err(email_taken_or)?;
         let old_email = existing.user.email;
         if old_email != row.email {
-            // A reset link sent to the old address must not take over the account.
-            Self::spend_reset_links(&mut tx, user_id).await?;
             // The old address hears of it, through the event log: sent once, retried.
-            security_event(
-                &mut tx,
-                "account.email_changed",
-                serde_json::json!({ "old_email": old_email, "new_email": row.email }),
-            )
-            .await?;
+            email_changed_event(&mut tx, user_id, &old_email, &row.email).await?;
         }
         tx.commit().await?;
         Ok(row.summary())
@@ -686,13 +725,8 @@ impl AuthService {
         // Known or not, the same write and the same answer. The event worker makes the
         // link and sends it, retried until sent, so a restart or a mail server that is
         // down loses nothing.
-        sqlx::query!(
-            "INSERT INTO event_log (topic, payload) VALUES ('account.reset_requested', $1)",
-            serde_json::json!({ "user_id": user_id })
-        )
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        reset_requested_event(&mut conn, user_id).await
     }
 
     /// The reset e-mail for a `account.reset_requested` event: a fresh link stored for
@@ -834,40 +868,12 @@ impl AuthService {
         Ok(row.summary())
     }
 
-    /// Makes `email` an admin: promotes an existing account, or creates one with
-    /// `password`. Returns true when the account was created.
-    pub async fn create_or_promote_admin(
-        &self,
-        email: &str,
-        password: Option<&str>,
-    ) -> Result<bool, AuthError> {
-        let email = Email::parse(email)?;
-        let promoted = sqlx::query_scalar!(
-            "UPDATE users SET role = 'admin', updated_at = now() WHERE email = $1 RETURNING id",
-            email.as_str()
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        if promoted.is_some() {
-            return Ok(false);
-        }
-        let password = password.ok_or_else(|| {
-            AuthError::Field(FieldError::new(
-                "password",
-                "No account has this e-mail yet: give a password to create it.",
-            ))
-        })?;
-        password::check_new_password(password, email.as_str())?;
-        self.insert_user(&email, password, "", Role::Admin).await?;
-        Ok(true)
-    }
-
     /// Figures for the admin dashboard.
     pub async fn admin_overview(&self) -> Result<AdminOverview, AuthError> {
         let r = sqlx::query!(
             r#"SELECT
                 (SELECT count(*) FROM users) AS "users!",
-                (SELECT count(*) FROM users WHERE role = 'admin') AS "admins!",
+                (SELECT count(*) FROM users WHERE role <> 'customer') AS "admins!",
                 (SELECT count(*) FROM users WHERE created_at > now() - interval '7 days') AS "new_users!",
                 (SELECT count(*) FROM products WHERE published) AS "published_products!",
                 (SELECT count(*) FROM variants WHERE stock_on_hand = 0) AS "sold_out_variants!""#

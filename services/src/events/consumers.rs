@@ -108,6 +108,7 @@ impl Consumer for SecurityEmails {
                 | "account.email_changed"
                 | "account.registration"
                 | "account.registration_existing"
+                | "staff.invited"
         )
     }
 
@@ -123,6 +124,11 @@ impl Consumer for SecurityEmails {
             };
             self.auth
                 .reset_email(event.id, user_id)
+                .await
+                .map_err(|e| e.to_string())?
+        } else if event.topic == "staff.invited" {
+            self.auth
+                .invite_email(&event.payload)
                 .await
                 .map_err(|e| e.to_string())?
         } else if event.topic.starts_with("account.registration") {
@@ -180,7 +186,7 @@ impl Consumer for OrderPaymentEmails {
             .map_err(|e| e.to_string())?;
         let order = self
             .orders
-            .view(&number, &Viewer::Admin)
+            .view(&number, &Viewer::System)
             .await
             .map_err(|e| e.to_string())?;
         let link = format!("{}{}", self.public_url, self.orders.link(&number));

@@ -102,6 +102,38 @@ impl Mailer {
         }
     }
 
+    /// Deletes every outbox file that mentions `address` (in a header, or in a body once
+    /// quoted-printable is undone), for erasing a customer; returns how many. Mail sent
+    /// over SMTP has left the shop and cannot be recalled: nothing to do then.
+    pub async fn forget(&self, address: &str) -> Result<usize, MailError> {
+        let Some(dir) = self.outbox_dir() else {
+            return Ok(0);
+        };
+        let needle = address.to_lowercase();
+        let io = |cause| MailError::Outbox {
+            path: dir.display().to_string(),
+            cause,
+        };
+        let mut entries = match tokio::fs::read_dir(dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io(e)),
+        };
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await.map_err(io)? {
+            let path = entry.path();
+            let Ok(raw) = tokio::fs::read(&path).await else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&raw).to_lowercase();
+            if mentions(&text, &needle) || mentions(&undo_quoted_printable(&text), &needle) {
+                tokio::fs::remove_file(&path).await.map_err(io)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn build(&self, email: &OutgoingEmail, id: Option<&str>) -> Result<Message, MailError> {
         let to: Mailbox = email
             .to
@@ -184,9 +216,61 @@ impl Mailer {
     }
 }
 
+/// Whether `text` holds `address` as a whole address (`ann@x.org` is not in
+/// `joann@x.org`).
+fn mentions(text: &str, address: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+    text.match_indices(address).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let mut after = text[at + address.len()..].chars();
+        // A full stop ending a sentence is not a longer domain; `.uk` would be.
+        let longer = match after.next() {
+            Some('.') => after.next().is_some_and(|c| c.is_ascii_alphanumeric()),
+            Some(c) => part(c),
+            None => false,
+        };
+        !before.is_some_and(part) && !longer
+    })
+}
+
+/// Quoted-printable undone (soft line breaks joined, `=XX` decoded), for searching a
+/// message's text.
+fn undo_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_is_found_whole_only() {
+        assert!(super::mentions("to: ann@x.org\r\n", "ann@x.org"));
+        assert!(super::mentions("write to <ann@x.org>.", "ann@x.org"));
+        assert!(!super::mentions("to: joann@x.org", "ann@x.org"));
+        assert!(!super::mentions("to: ann@x.org.uk", "ann@x.org"));
+        assert!(!super::mentions("to: ann@x.orgs", "ann@x.org"));
+    }
 
     #[tokio::test]
     async fn outbox_holds_one_complete_message_per_send() {

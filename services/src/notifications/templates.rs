@@ -86,6 +86,36 @@ pub fn confirm_registration(shop: &str, to: &str, link: &str, valid_hours: u64) 
     }
 }
 
+/// An invitation to join a shop's staff: a one-time link to accept it.
+pub fn staff_invite(
+    shop: &str,
+    to: &str,
+    role: &str,
+    link: &str,
+    valid_days: u64,
+) -> OutgoingEmail {
+    let subject = format!("You are invited to join the {shop} staff");
+    let intro = format!(
+        "You have been invited to help run {shop} as: {role}. Accept with the link below; you will set up two-factor sign-in with an authenticator app next."
+    );
+    let validity = format!(
+        "The link works once and expires in {valid_days} days. If you did not expect this, ignore this e-mail."
+    );
+    let text = format!("{subject}\n\n{intro}\n\n{link}\n\n{validity}\n\n— {shop}\n");
+    let html = html_page(
+        shop,
+        "Join the staff",
+        &[intro, validity],
+        Some(("Accept the invitation", link)),
+    );
+    OutgoingEmail {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
 /// Tells the holder of an existing account that someone tried to register with their
 /// address (the registration form answers the same either way, so nobody learns that the
 /// address has an account).

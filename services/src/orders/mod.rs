@@ -22,10 +22,12 @@ mod paying;
 
 pub use paying::{Cause, ExpiryJob, Observation, PaymentOutcome, ReconcileJob, WebhookError};
 
+use crate::audit::Actor;
 use crate::catalog::CatalogService;
 use crate::limits::{network_of, LimitError, Rate, RateLimiter};
 use crate::payments::Payments;
 use domain::order::{OrderAction, OrderLine, Quote, MAX_LINE_QUANTITY};
+use domain::staff::Permission;
 use domain::{
     Address, AddressInput, Currency, Email, FieldError, FulfilmentStatus, Money, OrderState,
     OrderStatus, OrderSummary, OrderView, PaymentStatus, ShippingOption,
@@ -47,6 +49,9 @@ pub enum OrderError {
     SoldOut(Vec<String>),
     #[error("order not found")]
     NotFound,
+    /// The member of staff's role does not allow this.
+    #[error("{0}")]
+    Refused(#[from] domain::staff::Refused),
     #[error("{0}")]
     Transition(domain::order::TransitionError),
     #[error("database error")]
@@ -196,8 +201,13 @@ pub enum Viewer {
     Link {
         key: String,
     },
-    /// An administrator: every order.
-    Admin,
+    /// A member of staff: every order when their role reads orders, else their own.
+    Staff {
+        user_id: i64,
+        role: domain::Role,
+    },
+    /// The shop itself (workers, jobs): every order.
+    System,
 }
 
 /// What an order link's signature is for.
@@ -737,21 +747,30 @@ impl OrderService {
 
     /// Staff move an order along its life cycle (see `OrderState::apply`). Cancelling
     /// voids a card payment at the provider and puts the stock back. An `order.<what>`
-    /// event is written in the same transaction.
+    /// event and the audit record are written in the same transaction.
     pub async fn transition(
         &self,
+        actor: &Actor,
         number: &str,
         action: OrderAction,
     ) -> Result<OrderState, OrderError> {
-        self.transition_from(number, action, false, None, Cause::Admin)
+        actor.require(Permission::ManageOrders)?;
+        self.transition_from(number, action, false, None, Cause::Admin, Some(actor))
             .await
     }
 
     /// Cancels an order only while it awaits payment (what its owner may do themselves;
     /// a paid order is the shop's to cancel and refund).
     pub async fn cancel_unpaid(&self, number: &str) -> Result<OrderState, OrderError> {
-        self.transition_from(number, OrderAction::Cancel, true, None, Cause::Shopper)
-            .await
+        self.transition_from(
+            number,
+            OrderAction::Cancel,
+            true,
+            None,
+            Cause::Shopper,
+            None,
+        )
+        .await
     }
 
     /// The order's state, its method's rules applied (pay on delivery ships unpaid).
@@ -784,6 +803,7 @@ impl OrderService {
         unpaid_only: bool,
         reason: Option<&str>,
         cause: Cause,
+        actor: Option<&Actor>,
     ) -> Result<OrderState, OrderError> {
         if action == OrderAction::Fulfil {
             // Manual capture: an authorised card is charged when the order ships.
@@ -927,6 +947,24 @@ impl OrderService {
         )
         .execute(&mut *tx)
         .await?;
+        if let Some(actor) = actor {
+            crate::audit::record(
+                &mut tx,
+                actor,
+                "order",
+                number,
+                action.as_str(),
+                crate::audit::Changes::new()
+                    .field("order_status", from.order.as_str(), to.order.as_str())
+                    .field("payment_status", from.payment.as_str(), to.payment.as_str())
+                    .field(
+                        "fulfilment_status",
+                        from.fulfilment.as_str(),
+                        to.fulfilment.as_str(),
+                    ),
+            )
+            .await?;
+        }
         tx.commit().await?;
         if to.order == OrderStatus::Cancelled {
             self.catalog.invalidate_cache();
@@ -954,7 +992,10 @@ impl OrderService {
             Viewer::Guest { email } => Email::parse(email).is_ok_and(|e| e.as_str() == r.email),
             Viewer::Session { numbers } => numbers.contains(&r.number),
             Viewer::Link { key } => self.signer.verify(ORDER_LINK, &r.number, key),
-            Viewer::Admin => true,
+            Viewer::Staff { user_id, role } => {
+                r.user_id == Some(*user_id) || role.may(Permission::ReadOrders)
+            }
+            Viewer::System => true,
         };
         if !allowed {
             return Err(OrderError::NotFound);
@@ -1085,8 +1126,10 @@ impl OrderService {
     /// The latest orders of the shop, for the admin.
     pub async fn recent(
         &self,
+        actor: &Actor,
         limit: i64,
     ) -> Result<Vec<domain::order::AdminOrderRow>, OrderError> {
+        actor.require(Permission::ReadOrders)?;
         self.summaries(None, limit).await
     }
 

@@ -590,7 +590,7 @@ impl OrderService {
                 match intent.status.as_str() {
                     "succeeded" | "requires_capture" => Ok(CardOutcome::Done {
                         label: self
-                            .view(&order.number, &Viewer::Admin)
+                            .view(&order.number, &Viewer::System)
                             .await?
                             .state
                             .label()
@@ -661,7 +661,7 @@ impl OrderService {
         {
             PaymentOutcome::Changed(state) | PaymentOutcome::Unchanged(state) => Ok(state),
             PaymentOutcome::Unknown | PaymentOutcome::Flagged(_) => {
-                Ok(self.view(&order.number, &Viewer::Admin).await?.state)
+                Ok(self.view(&order.number, &Viewer::System).await?.state)
             }
         }
     }
@@ -779,6 +779,7 @@ impl OrderService {
                         true,
                         Some("expired"),
                         Cause::System,
+                        None,
                     )
                     .await
                 {
