@@ -236,7 +236,7 @@ impl From<services::customers::CustomerError> for AppError {
                     "Customers are temporarily unavailable. Please try again in a moment.".into(),
                 )
             }
-            e @ (CustomerError::Outbox(_) | CustomerError::Internal(_)) => {
+            e @ CustomerError::Internal(_) => {
                 tracing::error!(error = %e, "customer operation failed");
                 AppError::Internal
             }

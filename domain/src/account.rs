@@ -74,6 +74,10 @@ impl Email {
         if !local_ok || !domain_ok {
             return bad("Enter an e-mail address like name@example.com.");
         }
+        // Reserved (RFC 2606): no mail reaches it, and erased accounts are given one.
+        if domain == "invalid" || domain.ends_with(".invalid") {
+            return bad("That address cannot receive e-mail: enter the one you use.");
+        }
         Ok(Self(s))
     }
 
@@ -353,6 +357,7 @@ mod tests {
             "a@example..com",
             ".a@example.com",
             "a@-x.com",
+            "erased-7@erased.invalid",
         ] {
             let e = Email::parse(bad).expect_err(bad);
             assert_eq!(e.field, "email");

@@ -23,6 +23,9 @@ pub enum Permission {
     ReadCustomers,
     /// Edit, note, group, disable, reset the password of and export customers.
     ManageCustomers,
+    /// Change a customer's e-mail address: with a reset link sent to it, a new address
+    /// owns the account, so not for support.
+    ChangeCustomerEmail,
     /// Erase a customer's personal data (cannot be undone).
     EraseCustomers,
     /// Read the audit log.
@@ -45,6 +48,9 @@ impl Permission {
             Permission::ReadCustomers => "Your role does not include customers.",
             Permission::ManageCustomers => {
                 "Your role does not include changing customers: that is for support staff, admins and owners."
+            }
+            Permission::ChangeCustomerEmail => {
+                "Only an owner or an admin may change a customer's e-mail address."
             }
             Permission::EraseCustomers => "Only an owner or an admin may erase a customer.",
             Permission::ReadAudit => "Only an owner or an admin may read the audit log.",
@@ -253,6 +259,7 @@ mod tests {
             P::ReadOrders,
             P::ReadCustomers,
             P::ManageCustomers,
+            P::ChangeCustomerEmail,
             P::EraseCustomers,
             P::ReadAudit,
         ];

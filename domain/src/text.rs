@@ -16,6 +16,13 @@ pub fn escape_markup(s: &str) -> String {
     out
 }
 
+/// Whether `s` holds a control character (NUL, escape codes …), which no name, note or
+/// search box needs and which PostgreSQL refuses in text.
+pub fn has_control_chars(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,8 +32,6 @@ pub enum CustomerError {
     Orders(#[from] crate::orders::OrderError),
     #[error("{0}")]
     Auth(#[from] crate::auth::AuthError),
-    #[error("could not remove the customer's e-mails from the outbox: {0}")]
-    Outbox(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -59,24 +57,44 @@ fn erased_email(id: i64) -> String {
     format!("erased-{id}@erased.invalid")
 }
 
-/// Every address an account has had, from `email` (its current one) back through its
-/// changes of address, which the event log keeps.
+/// Every address an account has had: `email` (its current one) and those its own changes
+/// of address left (the event log keeps them, with the account's id), less any address
+/// another account holds now (its data is that account's).
 async fn known_addresses(
     conn: &mut sqlx::PgConnection,
+    id: i64,
     email: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"WITH RECURSIVE known(email) AS (
-               SELECT $1::text
+        r#"SELECT a.email AS "email!" FROM (
+               SELECT $2::text AS email
                UNION
-               SELECT e.payload->>'old_email' FROM event_log e
-               JOIN known k ON e.payload->>'new_email' = k.email
-               WHERE e.topic = 'account.email_changed' AND e.payload->>'old_email' IS NOT NULL)
-           SELECT email AS "email!" FROM known"#,
+               SELECT payload->>'old_email' FROM event_log
+               WHERE topic = 'account.email_changed' AND payload->>'user_id' = $1::bigint::text
+                 AND payload->>'old_email' IS NOT NULL) a
+           WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = a.email AND u.id <> $1)"#,
+        id,
         email
     )
     .fetch_all(conn)
     .await
+}
+
+/// A regular expression (PostgreSQL's) that finds `address` whole, in lower case text:
+/// `ann@x.org` is not found in `joann@x.org`.
+fn whole_address(address: &str) -> String {
+    let escaped: String = address
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if "\\.^$|?*+()[]{}".contains(c) {
+                format!("\\{c}")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    format!("(^|[^a-z0-9._%+-]){escaped}($|[^a-z0-9._%+-]|\\.($|[^a-z0-9]))")
 }
 
 /// What an erasure removed, in numbers (the audit record, and the answer).
@@ -126,6 +144,11 @@ impl CustomerService {
         let per = i64::from(CUSTOMERS_PER_PAGE);
         let page = query.page.clamp(1, 100_000);
         let q = query.q.trim().to_lowercase();
+        if domain::text::has_control_chars(&q) {
+            return Err(
+                FieldError::new("q", "Search for letters, digits and punctuation only.").into(),
+            );
+        }
         // LIKE's own characters typed in the box are searched for as themselves.
         let pattern = (!q.is_empty()).then(|| {
             format!(
@@ -284,6 +307,9 @@ impl CustomerService {
         let email = Email::parse(email)?;
         let mut tx = self.pool.begin().await?;
         let (old_email, old_name, _) = Self::lock(&mut tx, id).await?;
+        if old_email != email.as_str() {
+            actor.require(Permission::ChangeCustomerEmail)?;
+        }
         sqlx::query!(
             "UPDATE users SET name = $2, email = $3, updated_at = now() WHERE id = $1",
             id,
@@ -380,7 +406,7 @@ impl CustomerService {
     pub async fn add_note(&self, actor: &Actor, id: i64, body: &str) -> Result<(), CustomerError> {
         actor.require(Permission::ManageCustomers)?;
         let body = body.trim();
-        if body.is_empty() || body.chars().count() > 2000 {
+        if body.is_empty() || body.chars().count() > 2000 || domain::text::has_control_chars(body) {
             return Err(FieldError::new("body", "Write a note of up to 2,000 characters.").into());
         }
         let mut tx = self.pool.begin().await?;
@@ -410,7 +436,7 @@ impl CustomerService {
     pub async fn create_group(&self, actor: &Actor, name: &str) -> Result<i64, CustomerError> {
         actor.require(Permission::ManageCustomers)?;
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 60 {
+        if name.is_empty() || name.chars().count() > 60 || domain::text::has_control_chars(name) {
             return Err(FieldError::new("name", "Name the group in up to 60 characters.").into());
         }
         let mut tx = self.pool.begin().await?;
@@ -504,7 +530,8 @@ impl CustomerService {
         if detail.erased {
             return Err(CustomerError::NotFound);
         }
-        let addresses = known_addresses(&mut *self.pool.acquire().await?, &detail.email).await?;
+        let addresses =
+            known_addresses(&mut *self.pool.acquire().await?, id, &detail.email).await?;
         let orders = sqlx::query!(
             r#"SELECT o.number, o.email, o.currency, o.total_minor, o.order_status, o.payment_status,
                       o.fulfilment_status, o.payment_method, o.ship_full_name, o.ship_line1,
@@ -513,7 +540,8 @@ impl CustomerService {
                       COALESCE((SELECT json_agg(json_build_object('product', l.product_name, 'sku', l.sku,
                                    'variant', l.variant_label, 'quantity', l.quantity, 'unit_price_minor', l.unit_price_minor) ORDER BY l.line_no)
                                 FROM order_lines l WHERE l.order_id = o.id), '[]'::json) AS "lines!"
-               FROM orders o WHERE o.user_id = $1 OR o.email = ANY($2) ORDER BY o.id"#,
+               FROM orders o WHERE o.user_id = $1 OR (o.user_id IS NULL AND o.email = ANY($2))
+               ORDER BY o.id"#,
             id,
             &addresses
         )
@@ -590,11 +618,17 @@ impl CustomerService {
         }
         let placeholder = erased_email(id);
         let mut erasure = Erasure::default();
-        let addresses = known_addresses(&mut tx, &email).await?;
+        let addresses = known_addresses(&mut tx, id, &email).await?;
         let order_ids: Vec<i64> = sqlx::query_scalar!(
-            "SELECT id FROM orders WHERE user_id = $1 OR email = ANY($2)",
+            "SELECT id FROM orders WHERE user_id = $1 OR (user_id IS NULL AND email = ANY($2))",
             id,
             &addresses
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let references: Vec<String> = sqlx::query_scalar!(
+            "SELECT reference FROM payments WHERE order_id = ANY($1)",
+            &order_ids
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -643,11 +677,11 @@ impl CustomerService {
             let replacement = serde_json::Value::String(placeholder.clone()).to_string();
             erasure.events_scrubbed += sqlx::query!(
                 "UPDATE event_log SET payload = replace(payload::text, $1, $2)::jsonb,
-                     last_error = CASE WHEN strpos(last_error, $3) > 0 THEN NULL ELSE last_error END
-                 WHERE strpos(payload::text, $1) > 0 OR strpos(last_error, $3) > 0",
+                     last_error = CASE WHEN lower(last_error) ~ $3 THEN NULL ELSE last_error END
+                 WHERE strpos(payload::text, $1) > 0 OR lower(last_error) ~ $3",
                 quoted,
                 replacement,
-                address
+                whole_address(address)
             )
             .execute(&mut *tx)
             .await?
@@ -662,19 +696,30 @@ impl CustomerService {
             .await?
             .rows_affected();
         }
-        // Stripe's events about her orders carry billing details and the card's owner:
-        // only what identifies the event and the order is kept.
+        // Stripe's events about her orders and their payments carry billing details and
+        // the card's owner: what identifies the event, the payment and its amounts stays
+        // (an event not processed yet still reads), the rest goes.
         erasure.events_scrubbed += sqlx::query!(
             r#"UPDATE stripe_events SET payload = jsonb_build_object(
                    'id', payload->'id', 'type', payload->'type', 'erased', true,
-                   'data', jsonb_build_object('object', jsonb_build_object(
+                   'data', jsonb_build_object('object', jsonb_strip_nulls(jsonb_build_object(
                        'id', payload#>'{data,object,id}',
-                       'metadata', payload#>'{data,object,metadata}')))
-               WHERE (payload#>>'{data,object,metadata,order_id}') = ANY($1)"#,
+                       'object', payload#>'{data,object,object}',
+                       'status', payload#>'{data,object,status}',
+                       'amount', payload#>'{data,object,amount}',
+                       'amount_received', payload#>'{data,object,amount_received}',
+                       'amount_refunded', payload#>'{data,object,amount_refunded}',
+                       'currency', payload#>'{data,object,currency}',
+                       'payment_intent', payload#>'{data,object,payment_intent}',
+                       'metadata', payload#>'{data,object,metadata}'))))
+               WHERE (payload#>>'{data,object,metadata,order_id}') = ANY($1)
+                  OR (payload#>>'{data,object,id}') = ANY($2)
+                  OR (payload#>>'{data,object,payment_intent}') = ANY($2)"#,
             &order_ids
                 .iter()
                 .map(ToString::to_string)
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>(),
+            &references
         )
         .execute(&mut *tx)
         .await?
@@ -706,12 +751,15 @@ impl CustomerService {
         )
         .await?;
         tx.commit().await?;
+        // After the commit (files are not in the transaction): a file that cannot be
+        // removed is logged for an operator, the erasure stands.
         for address in &addresses {
-            erasure.outbox_files += self
-                .mailer
-                .forget(address)
-                .await
-                .map_err(|e| CustomerError::Outbox(e.to_string()))?;
+            match self.mailer.forget(address).await {
+                Ok(n) => erasure.outbox_files += n,
+                Err(e) => {
+                    tracing::error!(customer = id, error = %e, "could not remove an erased customer's e-mails from the outbox")
+                }
+            }
         }
         Ok(erasure)
     }

@@ -208,10 +208,47 @@ async fn staff_find_a_customer_and_see_their_orders_groups_and_notes() {
     let (catalog, _) = app.staff("cara@example.com", Role::Catalog).await;
     assert_eq!(app.visit(&catalog, "/admin/customers").await.status, 403);
 
-    // The audit log has each change, and none of her personal data.
-    let edited = app
+    // Support fix a name; a new e-mail address (which a reset link would then reach) is
+    // for admins and owners.
+    let renamed = app
         .call(
             &support,
+            "/api/admin_customer_update",
+            &[
+                ("id", &zoe.to_string()),
+                ("name", "Zoe Q. Quill"),
+                ("email", "zoe@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let taken_over = app
+        .call(
+            &support,
+            "/api/admin_customer_update",
+            &[
+                ("id", &zoe.to_string()),
+                ("name", "Zoe Q. Quill"),
+                ("email", "sam.private@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(taken_over.status, 403, "{}", taken_over.body);
+    assert!(taken_over
+        .body
+        .contains("change a customer's e-mail address"));
+    let nul = app
+        .call(
+            &support,
+            "/api/admin_customers",
+            &[("query[q]", "zoe\u{0}"), ("query[page]", "1")],
+        )
+        .await;
+    assert_eq!(nul.status, 422, "{}", nul.body);
+    let (admin, _) = app.staff("ada@example.com", Role::Admin).await;
+    let edited = app
+        .call(
+            &admin,
             "/api/admin_customer_update",
             &[
                 ("id", &zoe.to_string()),
@@ -221,6 +258,7 @@ async fn staff_find_a_customer_and_see_their_orders_groups_and_notes() {
         )
         .await;
     assert_eq!(edited.status, 200, "{}", edited.body);
+    // The audit log has each change, and none of her personal data.
     let actions: Vec<String> = sqlx::query_scalar(
         "SELECT action FROM audit_log WHERE entity = 'customer' AND entity_id = $1 ORDER BY id",
     )
@@ -228,7 +266,10 @@ async fn staff_find_a_customer_and_see_their_orders_groups_and_notes() {
     .fetch_all(&app.pool().await)
     .await
     .expect("audit");
-    assert_eq!(actions, ["added_to_group", "note_added", "edited"]);
+    assert_eq!(
+        actions,
+        ["added_to_group", "note_added", "edited", "edited"]
+    );
     let logged: String = sqlx::query_scalar("SELECT string_agg(changes::text, ' ') FROM audit_log")
         .fetch_one(&app.pool().await)
         .await

@@ -230,6 +230,44 @@ async fn an_invitation_dies_with_its_owner_and_never_demotes_staff() {
         401
     );
 
+    // An owner who steps down (and is made an owner again) has no invitations left.
+    let (otto, otto_id) = app.staff("otto@example.com", Role::Owner).await;
+    app.call(
+        &otto,
+        "/api/admin_invite_staff",
+        &[("email", "otto.alt@example.com"), ("role", "owner")],
+    )
+    .await;
+    let token = token_for("otto.alt@example.com").await;
+    for role in ["admin", "owner"] {
+        let changed = app
+            .call(
+                &olga,
+                "/api/admin_staff_role",
+                &[("user_id", &otto_id.to_string()), ("role", role)],
+            )
+            .await;
+        assert_eq!(changed.status, 200, "{}", changed.body);
+    }
+    let stale = app
+        .call(
+            &app.browser(),
+            "/api/staff_invite_accept",
+            &[("token", &token), ("password", PASSWORD), ("name", "Otto")],
+        )
+        .await;
+    assert_eq!(stale.status, 400, "{}", stale.body);
+    // An audit filter with a NUL or an impossible date is a 400, not a database error.
+    for bad in ["entity=sta%00ff", "from=-5000-01-01"] {
+        assert_eq!(
+            app.visit(&olga, &format!("/admin/audit?{bad}"))
+                .await
+                .status,
+            400,
+            "{bad}"
+        );
+    }
+
     // An invitation accepted after its address joined the staff another way changes
     // nothing.
     let sam = app.browser();
