@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the shop with demo data, `make test` runs every check.
 # Both install what is missing and start a local PostgreSQL and Redis on first use.
-.PHONY: run test services stop e2e bench bench-checkout bench-search bench-webhooks audit
+.PHONY: run test services stop e2e bench bench-checkout bench-search bench-webhooks bench-admin-products audit
 
 run:
 	@scripts/run.sh
@@ -35,6 +35,10 @@ bench-webhooks:
 # Indexing time and query latency of the embedded search engine on 100,000 products.
 bench-search:
 	@bench/search.sh
+
+# Server time of the admin's product list at 100,000 products (filtered, sorted, page 50).
+bench-admin-products:
+	@bench/admin-products.sh
 
 # Lighthouse (mobile) on home, category, product, search and cart of the release build.
 audit:

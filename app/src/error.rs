@@ -159,6 +159,11 @@ impl From<services::catalog::CatalogError> for AppError {
                 AppError::NotFound(format!("We could not find that {what}."))
             }
             CatalogError::Invalid(msg) => AppError::BadRequest(msg),
+            CatalogError::Refused(r) => AppError::Forbidden(r.to_string()),
+            CatalogError::Field(f) => AppError::Invalid(vec![f]),
+            e @ (CatalogError::Conflict(_) | CatalogError::Clash(_)) => {
+                AppError::Conflict(e.to_string())
+            }
             CatalogError::Database(cause) => {
                 tracing::error!(error = %cause, "catalog query failed");
                 AppError::Unavailable(

@@ -81,6 +81,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/addresses/:id") view=account::addresses::AddressEditPage ssr=SsrMode::Async />
                 <Route path=path!("/admin") view=admin::dashboard::AdminPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/orders") view=admin::orders::AdminOrdersPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/products") view=admin::products::AdminProductsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/products/new") view=admin::product_edit::AdminNewProductPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/products/:id") view=admin::product_edit::AdminProductPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/categories") view=admin::categories::AdminCategoriesPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/staff") view=admin::staff::AdminStaffPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/customers") view=admin::customers::AdminCustomersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/customers/:id") view=admin::customers::AdminCustomerPage ssr=SsrMode::Async />

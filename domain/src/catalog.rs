@@ -101,7 +101,12 @@ pub struct ImageView {
 pub struct ProductDetail {
     pub slug: String,
     pub name: String,
+    /// Rich text, already cut down to a safe subset of HTML when it was saved.
     pub description: String,
+    /// The page's title and description for search engines (the SEO fields, or the name
+    /// and the description's text).
+    pub meta_title: String,
+    pub meta_description: String,
     pub brand: String,
     pub category: CategoryRef,
     pub ancestors: Vec<CategoryRef>,
@@ -219,6 +224,8 @@ mod tests {
             slug: "tee".into(),
             name: "Tee".into(),
             description: String::new(),
+            meta_title: "Tee".into(),
+            meta_description: String::new(),
             brand: String::new(),
             category: CategoryRef {
                 slug: "tops".into(),

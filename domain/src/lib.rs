@@ -25,6 +25,7 @@ pub mod customer;
 pub mod listing;
 pub mod money;
 pub mod order;
+pub mod product_admin;
 pub mod search;
 pub mod slug;
 pub mod staff;

@@ -366,6 +366,10 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
         .layer(tower::util::option_layer(gateway.page_cache.then(|| {
             middleware::from_fn_with_state(pages, page_cache::middleware)
         })))
+        .layer(middleware::from_fn_with_state(
+            state.services.clone(),
+            routes::old_addresses,
+        ))
         .layer(sessions)
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(

@@ -149,3 +149,47 @@ pub async fn customer_export(
         Err(e) => refuse(e.into()),
     }
 }
+
+/// A product's or category's old web address (its slug changed): a 301 to where it is
+/// now. Asked only when the page itself is not found, so a live page never waits on it.
+pub async fn old_addresses(
+    State(services): State<std::sync::Arc<services::Services>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let wanted = (request.method() == axum::http::Method::GET
+        || request.method() == axum::http::Method::HEAD)
+        .then(|| {
+            let path = request.uri().path();
+            path.strip_prefix("/p/")
+                .map(|s| ("product", "/p/", s))
+                .or_else(|| path.strip_prefix("/c/").map(|s| ("category", "/c/", s)))
+                .filter(|(_, _, slug)| !slug.is_empty() && slug.len() <= 120 && !slug.contains('/'))
+                .map(|(kind, prefix, slug)| (kind, prefix, slug.to_owned()))
+        })
+        .flatten();
+    let query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let response = next.run(request).await;
+    let Some((kind, prefix, slug)) = wanted else {
+        return response;
+    };
+    if response.status() != StatusCode::NOT_FOUND {
+        return response;
+    }
+    match services.catalog.redirect_for(kind, &slug).await {
+        Ok(Some(to)) if to != slug => (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, format!("{prefix}{to}{query}"))],
+        )
+            .into_response(),
+        Ok(_) => response,
+        Err(e) => {
+            tracing::warn!(error = %e, "looking up an old address failed");
+            response
+        }
+    }
+}

@@ -150,14 +150,7 @@ impl CustomerService {
             );
         }
         // LIKE's own characters typed in the box are searched for as themselves.
-        let pattern = (!q.is_empty()).then(|| {
-            format!(
-                "%{}%",
-                q.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+        let pattern = (!q.is_empty()).then(|| format!("%{}%", crate::like_escaped(&q)));
         let rows = sqlx::query!(
             r#"SELECT u.id, u.email, u.name, u.disabled_at IS NOT NULL AS "disabled!",
                       to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS "joined!",

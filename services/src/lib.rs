@@ -20,6 +20,14 @@ pub mod signing;
 
 use std::sync::Arc;
 
+/// `s` with LIKE's own characters (`%`, `_`, `\\`) escaped, so a search for it finds
+/// them as themselves.
+pub(crate) fn like_escaped(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 pub use auth::AuthService;
 pub use cart::CartService;
 pub use catalog::CatalogService;

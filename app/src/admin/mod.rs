@@ -4,10 +4,13 @@
 //! per screen, inside the shared shell (`shell`).
 
 pub mod audit;
+pub mod categories;
 pub mod customers;
 pub mod dashboard;
 pub mod invite;
 pub mod orders;
+pub mod product_edit;
+pub mod products;
 pub mod shell;
 pub mod staff;
 pub mod two_factor;

@@ -33,6 +33,13 @@ fn flash_text(code: &str) -> Option<&'static str> {
         "groups" => "Groups updated.",
         "group-created" => "Group created.",
         "erased" => "The customer's personal data was erased.",
+        "created" => "Product created. It stays a draft until you publish it.",
+        "variants" => "Variants made from the options.",
+        "duplicated" => "This is the copy: a draft, with new SKUs and no stock.",
+        "archived" => "Archived: hidden from the shop, kept for its orders.",
+        "restored" => "Restored from the archive as a draft.",
+        "deleted" => "Product deleted.",
+        "bulk" => "The ticked products were changed.",
         _ => return None,
     })
 }
@@ -41,6 +48,7 @@ fn flash_text(code: &str) -> Option<&'static str> {
 const SECTIONS: &[(&str, &str, Option<Permission>)] = &[
     ("/admin", "Dashboard", None),
     ("/admin/orders", "Orders", Some(Permission::ReadOrders)),
+    ("/admin/products", "Products", Some(Permission::Catalog)),
     (
         "/admin/customers",
         "Customers",

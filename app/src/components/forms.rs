@@ -29,6 +29,9 @@ pub fn Field(
     #[prop(default = false)] required: bool,
     #[prop(optional)] minlength: Option<usize>,
     #[prop(optional)] maxlength: Option<usize>,
+    /// A text area of this many rows instead of a one-line input.
+    #[prop(optional)]
+    rows: Option<u32>,
     error: FormError,
 ) -> impl IntoView {
     let id = format!("field-{name}");
@@ -48,9 +51,22 @@ pub fn Field(
             (!ids.is_empty()).then(|| ids.join(" "))
         }
     };
-    view! {
-        <div class="space-y-1">
-            <label for=id.clone() class="block text-sm font-medium text-stone-800">{label}</label>
+    let label_for = id.clone();
+    let control = match rows {
+        Some(rows) => view! {
+            <textarea
+                id=id
+                name=name
+                rows=rows.to_string()
+                required=required
+                maxlength=maxlength.map(|n| n.to_string())
+                aria-invalid=move || message().is_some().then_some("true")
+                aria-describedby=described_by
+                class="field"
+            >{value}</textarea>
+        }
+        .into_any(),
+        None => view! {
             <input
                 id=id
                 name=name
@@ -64,6 +80,13 @@ pub fn Field(
                 aria-describedby=described_by
                 class="field"
             />
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="space-y-1">
+            <label for=label_for class="block text-sm font-medium text-stone-800">{label}</label>
+            {control}
             {(!hint.is_empty()).then(|| view! { <p id=hint_id class="text-xs text-stone-500">{hint}</p> })}
             {move || message().map(|m| view! {
                 <p id=error_id.clone() class="text-sm text-red-700" data-testid=format!("error-{name}")>{m}</p>

@@ -61,7 +61,7 @@ fn structured_data(p: &ProductDetail, base: &str) -> String {
         "@context": "https://schema.org",
         "@type": "Product",
         "name": p.name,
-        "description": p.description,
+        "description": p.meta_description,
         "sku": p.variants.first().map(|v| v.sku.clone()),
         "brand": { "@type": "Brand", "name": p.brand },
         "category": p.category.name,
@@ -84,14 +84,15 @@ fn ProductView(product: ProductDetail, base: String) -> impl IntoView {
     let ld = structured_data(&product, &base);
     let slug = product.slug.clone();
     let name = product.name.clone();
-    let description = product.description.clone();
+    let title = product.meta_title.clone();
+    let description = product.meta_description.clone();
     let first_image = product.images.first().map(|i| i.url.clone());
     let mut trail = product.ancestors.clone();
     trail.push(product.category.clone());
     view! {
         <Seo
             base
-            title=name.clone()
+            title
             description
             path=format!("/p/{slug}")
             image=first_image.unwrap_or_default()
@@ -258,7 +259,7 @@ fn ProductShowcase(
                 />
                 <div class="prose mt-8 max-w-none text-stone-700">
                     <h2 class="text-base font-semibold text-stone-900">"Description"</h2>
-                    <p class="mt-2 leading-relaxed">{description}</p>
+                    <div class="mt-2 space-y-2 leading-relaxed" inner_html=description data-testid="description"></div>
                 </div>
                 {(!attributes.is_empty()).then(|| view! {
                     <dl class="mt-8 divide-y divide-stone-200 border-y border-stone-200 text-sm" data-testid="attributes">

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod accounts;
+mod catalog_admin;
 mod catalog_pages;
 mod customers;
 mod headers;

@@ -15,7 +15,7 @@ pub struct VariantSnapshot {
     pub image_url: String,
     pub price: Money,
     pub stock: i32,
-    /// The product is published (buyable).
+    /// The product is published and the variant on sale (buyable).
     pub available: bool,
 }
 
@@ -30,7 +30,8 @@ impl CatalogService {
                       array_to_string(v.option_values, ' / ') AS "variant_label!",
                       COALESCE((SELECT i.url FROM product_images i WHERE i.product_id = p.id
                                 ORDER BY i.position, i.id LIMIT 1), '') AS "image_url!",
-                      v.price_minor, v.currency, v.stock_on_hand, p.published
+                      v.price_minor, v.currency, v.stock_on_hand,
+                      p.published AND v.archived_at IS NULL AS "available!"
                FROM variants v JOIN products p ON p.id = v.product_id
                WHERE v.sku = ANY($1)"#,
             skus
@@ -50,7 +51,7 @@ impl CatalogService {
                     image_url: r.image_url,
                     price: Money::new(r.price_minor, currency),
                     stock: r.stock_on_hand,
-                    available: r.published,
+                    available: r.available,
                 })
             })
             .collect()

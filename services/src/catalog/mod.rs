@@ -5,24 +5,35 @@
 //! instances hear of the write through PostgreSQL `NOTIFY catalog_changed`.
 
 mod cache;
+mod editing;
 pub mod images;
 mod lookup;
 mod reads;
 pub mod seed;
 mod tree;
+mod tree_editing;
 mod writes;
 
 use cache::CatalogCache;
+
+impl From<domain::FieldError> for CatalogError {
+    fn from(e: domain::FieldError) -> Self {
+        CatalogError::Field(e)
+    }
+}
 use domain::Currency;
 use sqlx::PgPool;
 use std::sync::Arc;
 
+pub use editing::{description_text, sanitise_description, BULK_LIMIT};
 pub use lookup::VariantSnapshot;
 pub use tree::CategoryTree;
-pub use writes::announce_change;
+pub use writes::{announce_catalog, announce_change, announce_products};
 
 /// Channel on which catalog writes are announced to other instances.
 pub const CHANGE_CHANNEL: &str = "catalog_changed";
+/// The payload of a change no product's own data shows.
+const CATALOG_WIDE: &str = "*";
 
 /// Why a catalog call failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +42,18 @@ pub enum CatalogError {
     NotFound(&'static str),
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// Not allowed for this member of staff's role.
+    #[error("{0}")]
+    Refused(#[from] domain::staff::Refused),
+    /// A form field broke a rule.
+    #[error("{0}")]
+    Field(domain::FieldError),
+    /// Someone saved the product after the version this save was made from.
+    #[error("{}", .0.message())]
+    Conflict(Box<domain::product_admin::SaveConflict>),
+    /// What the change needs is not so (orders refer to it, a loop in the tree…).
+    #[error("{0}")]
+    Clash(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }
@@ -83,6 +106,10 @@ impl CatalogService {
         Ok(async move {
             loop {
                 match listener.try_recv().await {
+                    // `*`: the catalog changed in a way no product shows (the menu's order).
+                    Ok(Some(notification)) if notification.payload() == CATALOG_WIDE => {
+                        self.invalidate_cache();
+                    }
                     Ok(Some(notification)) => {
                         self.invalidate_cache();
                         on_product(notification.payload().parse().ok());

@@ -290,7 +290,8 @@ impl CatalogService {
 
     async fn load_product(&self, slug: &str) -> Result<Option<ProductDetail>, CatalogError> {
         let Some(p) = sqlx::query!(
-            r#"SELECT id, category_id, slug, name, description, brand, option_names
+            r#"SELECT id, category_id, slug, name, description, brand, option_names, seo_title,
+                      seo_description
                FROM products WHERE slug = $1 AND published"#,
             slug
         )
@@ -301,7 +302,7 @@ impl CatalogService {
         };
         let variants = sqlx::query!(
             r#"SELECT sku, option_values, price_minor, currency, stock_on_hand
-               FROM variants WHERE product_id = $1 ORDER BY position, id"#,
+               FROM variants WHERE product_id = $1 AND archived_at IS NULL ORDER BY position, id"#,
             p.id
         )
         .fetch_all(&self.pool)
@@ -329,8 +330,19 @@ impl CatalogService {
                 slug: String::new(),
                 name: String::new(),
             });
+        let summary = super::description_text(&p.description);
         Ok(Some(ProductDetail {
             slug: p.slug,
+            meta_title: if p.seo_title.is_empty() {
+                p.name.clone()
+            } else {
+                p.seo_title
+            },
+            meta_description: if p.seo_description.is_empty() {
+                summary
+            } else {
+                p.seo_description
+            },
             name: p.name.clone(),
             description: p.description,
             brand: p.brand,

@@ -44,6 +44,8 @@ pub struct SeedProduct {
     pub variants: Vec<SeedVariant>,
     pub images: Vec<(String, String)>,
     pub attributes: Vec<(String, String)>,
+    /// Shipping weight of each of its variants.
+    pub weight_grams: i32,
     pub published: bool,
     pub featured: bool,
     pub created_at: DateTime<Utc>,
@@ -717,7 +719,9 @@ pub fn generate(count: usize) -> SeedCatalog {
             ]),
         );
 
+        let weight_grams = seed_weight(leaf.icon, &slug, &attributes);
         products.push(SeedProduct {
+            weight_grams,
             slug,
             name,
             description,
@@ -736,6 +740,43 @@ pub fn generate(count: usize) -> SeedCatalog {
         categories,
         products,
     }
+}
+
+/// A plausible shipping weight: the "Weight" attribute when the product has one, else a
+/// typical weight for its kind give or take a fifth (from its slug, so the sequence of
+/// random draws, and with it the demo catalog, stays what it was).
+fn seed_weight(icon: &str, slug: &str, attributes: &[(String, String)]) -> i32 {
+    if let Some(grams) = attributes
+        .iter()
+        .find(|(n, _)| n == "Weight")
+        .and_then(|(_, v)| v.trim_end_matches(" g").parse().ok())
+    {
+        return grams;
+    }
+    let typical = match icon {
+        "shirt" => 220,
+        "hoodie" => 650,
+        "jacket" => 900,
+        "sneaker" => 800,
+        "boot" => 1_400,
+        "mug" => 350,
+        "lamp" => 1_800,
+        "cushion" => 500,
+        "bottle" => 300,
+        "backpack" => 1_100,
+        "tent" => 2_600,
+        "headphones" => 280,
+        "speaker" => 900,
+        "charger" => 150,
+        "notebook" => 300,
+        "pen" => 30,
+        _ => 500,
+    };
+    let spread = slug
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 41;
+    typical * (80 + spread as i32) / 100
 }
 
 /// How many products go into one transaction.
@@ -793,7 +834,7 @@ impl CatalogService {
                     p.category,
                     p.slug,
                     p.name,
-                    p.description,
+                    super::sanitise_description(&p.description),
                     p.brand,
                     &p.option_names,
                     p.published,
@@ -808,15 +849,17 @@ impl CatalogService {
                 };
                 for (pos, v) in p.variants.iter().enumerate() {
                     sqlx::query!(
-                        r#"INSERT INTO variants (product_id, sku, option_values, price_minor, currency, stock_on_hand, position)
-                           VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+                        r#"INSERT INTO variants (product_id, sku, option_values, price_minor, currency, stock_on_hand,
+                                                 position, weight_grams)
+                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#,
                         id,
                         v.sku,
                         &v.options,
                         v.price_minor,
                         currency.code(),
                         v.stock,
-                        pos as i32
+                        pos as i32,
+                        p.weight_grams
                     )
                     .execute(&mut *tx)
                     .await?;

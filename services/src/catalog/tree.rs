@@ -100,6 +100,34 @@ impl CategoryTree {
     }
 }
 
+impl CategoryTree {
+    /// Every category, each parent before its children, siblings in display order, with
+    /// its depth (0 for a top-level one). A category whose parent links loop is left out.
+    pub fn depth_first(&self) -> Vec<(&CategoryNode, u32)> {
+        let mut out = Vec::with_capacity(self.nodes.len());
+        let mut stack: Vec<(&CategoryNode, u32)> = self.roots().map(|n| (n, 0)).collect();
+        stack.reverse();
+        while let Some((node, depth)) = stack.pop() {
+            if out.len() > self.nodes.len() {
+                break;
+            }
+            out.push((node, depth));
+            let children: Vec<_> = self.children(node.id).collect();
+            stack.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
+        }
+        out
+    }
+
+    /// "Clothing › Tops › Tees".
+    pub fn path(&self, id: i64) -> String {
+        let mut names: Vec<String> = self.ancestors(id).into_iter().map(|c| c.name).collect();
+        if let Some(n) = self.by_id(id) {
+            names.push(n.name.clone());
+        }
+        names.join(" › ")
+    }
+}
+
 impl CategoryNode {
     pub fn to_ref(&self) -> CategoryRef {
         CategoryRef {
@@ -139,6 +167,13 @@ mod tests {
         let names: Vec<_> = t.ancestors(3).into_iter().map(|c| c.slug).collect();
         assert_eq!(names, ["clothing", "tops"]);
         assert_eq!(t.roots().count(), 2);
+        let order: Vec<_> = t
+            .depth_first()
+            .into_iter()
+            .map(|(n, d)| (n.id, d))
+            .collect();
+        assert_eq!(order, [(1, 0), (2, 1), (3, 2), (4, 0)]);
+        assert_eq!(t.path(3), "clothing › tops › tees");
     }
 
     #[test]

@@ -101,3 +101,47 @@ pub async fn announce_change(
     .await?;
     Ok(())
 }
+
+/// Above this many products, other instances are told "everything" once (they drop
+/// their caches and rebuild their search index) rather than each product.
+const ONE_BY_ONE: usize = 500;
+
+/// [`announce_change`] for many products at once (a category renamed or moved changes
+/// what each of its products shows), in two statements.
+pub async fn announce_products(
+    tx: &mut Transaction<'_, Postgres>,
+    product_ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    if product_ids.len() > ONE_BY_ONE {
+        // Not a product id: listeners take it as "anything may have changed".
+        sqlx::query!("SELECT pg_notify($1, 'all')", CHANGE_CHANNEL)
+            .execute(&mut **tx)
+            .await?;
+    } else {
+        sqlx::query!(
+            "SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id",
+            CHANGE_CHANNEL,
+            product_ids
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query!(
+        "INSERT INTO event_log (topic, payload)
+         SELECT 'product.changed', jsonb_build_object('product_id', id) FROM unnest($1::bigint[]) AS id",
+        product_ids
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Tells other instances that something no product's own data shows has changed (the
+/// order of the category menu, say): they drop every cached read, and their search
+/// indexes stay as they are. Delivered only if `tx` commits.
+pub async fn announce_catalog(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT pg_notify($1, '*')", CHANGE_CHANNEL)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -556,7 +556,8 @@ impl OrderService {
             LockedVariant,
             r#"SELECT v.id, v.sku, p.name, p.slug,
                       array_to_string(v.option_values, ' / ') AS "label!",
-                      v.price_minor, v.currency, v.stock_on_hand AS stock, p.published
+                      v.price_minor, v.currency, v.stock_on_hand AS stock,
+                      p.published AND v.archived_at IS NULL AS "published!"
                FROM variants v JOIN products p ON p.id = v.product_id
                WHERE v.sku = ANY($1)
                ORDER BY v.id

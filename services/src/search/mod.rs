@@ -283,16 +283,16 @@ impl SearchService {
                       ARRAY(SELECT a.name || ' ' || a.value FROM product_attributes a WHERE a.product_id = p.id ORDER BY a.position) AS "attributes!",
                       array_remove(ARRAY(SELECT DISTINCT v.option_values[i.n] FROM variants v,
                               LATERAL (SELECT array_position(p.option_names, 'Colour') AS n) i
-                            WHERE v.product_id = p.id AND i.n IS NOT NULL), NULL) AS "colours!",
+                            WHERE v.product_id = p.id AND v.archived_at IS NULL AND i.n IS NOT NULL), NULL) AS "colours!",
                       array_remove(ARRAY(SELECT DISTINCT v.option_values[i.n] FROM variants v,
                               LATERAL (SELECT array_position(p.option_names, 'Size') AS n) i
-                            WHERE v.product_id = p.id AND i.n IS NOT NULL), NULL) AS "sizes!",
-                      (SELECT min(v.price_minor) FROM variants v WHERE v.product_id = p.id) AS "min_price!",
-                      EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.stock_on_hand > 0) AS "in_stock!",
+                            WHERE v.product_id = p.id AND v.archived_at IS NULL AND i.n IS NOT NULL), NULL) AS "sizes!",
+                      (SELECT min(v.price_minor) FROM variants v WHERE v.product_id = p.id AND v.archived_at IS NULL) AS "min_price!",
+                      EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.archived_at IS NULL AND v.stock_on_hand > 0) AS "in_stock!",
                       COALESCE((SELECT i.url FROM product_images i WHERE i.product_id = p.id ORDER BY i.position, i.id LIMIT 1), '') AS "image_url!"
                FROM products p JOIN categories c ON c.id = p.category_id
                WHERE p.published AND ($1::bigint[] IS NULL OR p.id = ANY($1))
-                 AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id)
+                 AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.archived_at IS NULL)
                ORDER BY p.id"#,
             ids
         )
@@ -305,7 +305,7 @@ impl SearchService {
                 slug: r.slug,
                 name: r.name,
                 brand: r.brand,
-                description: r.description,
+                description: crate::catalog::description_text(&r.description),
                 category_slug: r.category_slug,
                 category_path: r.category_path,
                 category_names: r.category_names,
@@ -324,7 +324,7 @@ impl SearchService {
     pub async fn is_in_step(&self) -> Result<bool, SearchError> {
         let published: i64 = sqlx::query_scalar!(
             r#"SELECT count(*) AS "n!" FROM products p
-               WHERE p.published AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id)"#
+               WHERE p.published AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.archived_at IS NULL)"#
         )
         .fetch_one(&self.pool)
         .await?;
