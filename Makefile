@@ -15,6 +15,7 @@ services:
 stop:
 	@scripts/services.sh stop
 	@scripts/localstripe.sh stop
+	@scripts/moto.sh stop
 
 # Only the Playwright suite (builds and serves the site itself).
 e2e:

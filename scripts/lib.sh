@@ -95,3 +95,42 @@ stop_release_server() {
     SERVER_PID=""
   fi
 }
+
+# A test server from PyPI in a virtualenv of its own: installs PACKAGE==VERSION (with
+# SPEC's extras) once; quick when that version is there.  pip_tool VENV PACKAGE VERSION [SPEC]
+pip_tool() {
+  local venv="$1" package="$2" version="$3" spec="${4:-$2}"
+  if [ -x "$venv/bin/python" ] &&
+     [ "$("$venv/bin/pip" show "$package" 2>/dev/null | awk '/^Version:/ {print $2}')" = "$version" ]; then
+    return
+  fi
+  python3 -m venv --help >/dev/null 2>&1 && python3 -c "import ensurepip" 2>/dev/null || apt_install python3-venv
+  say "installing $package $version from PyPI into $venv (once)"
+  mkdir -p "$DATA_DIR"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "$spec==$version"
+}
+
+# Starts a local server in the background (its PID in PID_FILE, output in LOG) and waits
+# up to 20 s for CHECK_URL to answer.  start_local NAME CHECK_URL PID_FILE LOG CMD...
+start_local() {
+  local name="$1" check="$2" pid_file="$3" log="$4"
+  shift 4
+  say "starting $name"
+  nohup "$@" >"$log" 2>&1 &
+  echo $! >"$pid_file"
+  for _ in $(seq 1 100); do
+    curl -fs "$check" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  tail -n 20 "$log" >&2
+  die "$name did not start (log above)"
+}
+
+# Stops what start_local started.  stop_local PID_FILE
+stop_local() {
+  if [ -f "$1" ]; then
+    kill "$(cat "$1")" 2>/dev/null || true
+    rm -f "$1"
+  fi
+}

@@ -23,6 +23,9 @@ eval "$("$ROOT/scripts/services.sh" env)"
 # The local Stripe server the payment tests pay against.
 "$ROOT/scripts/localstripe.sh" start
 eval "$("$ROOT/scripts/localstripe.sh" env)"
+# The local S3 server uploaded images are stored in by the storage test.
+"$ROOT/scripts/moto.sh" start
+eval "$("$ROOT/scripts/moto.sh" env)"
 export SQLX_OFFLINE=true
 
 step "rustfmt"

@@ -94,6 +94,10 @@ impl VariantView {
 pub struct ImageView {
     pub url: String,
     pub alt: String,
+    /// `srcset` of an uploaded image kept at several widths; empty for a drawn one.
+    pub srcset: String,
+    /// The option value (a colour, say) whose variants show this image first.
+    pub option_value: Option<String>,
 }
 
 /// A product page.
@@ -181,11 +185,20 @@ impl ProductDetail {
         }
         variant
             .and_then(|v| {
-                self.images.iter().position(|img| {
-                    v.options
-                        .iter()
-                        .any(|o| img.alt.ends_with(&format!(" in {o}")))
-                })
+                self.images
+                    .iter()
+                    .position(|img| {
+                        img.option_value
+                            .as_ref()
+                            .is_some_and(|value| v.options.contains(value))
+                    })
+                    .or_else(|| {
+                        self.images.iter().position(|img| {
+                            v.options
+                                .iter()
+                                .any(|o| img.alt.ends_with(&format!(" in {o}")))
+                        })
+                    })
             })
             .unwrap_or(0)
     }
@@ -291,6 +304,8 @@ mod tests {
             .map(|alt| ImageView {
                 url: String::new(),
                 alt: (*alt).into(),
+                srcset: String::new(),
+                option_value: None,
             })
             .collect();
         let blue = p.variants[2].clone();

@@ -257,6 +257,17 @@ pub struct ProductEdit {
     pub may_edit: bool,
     /// The staff member may read the audit log (the product's history).
     pub may_read_history: bool,
+    pub images: Vec<ImageEdit>,
+}
+
+/// One of a product's images on its edit screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageEdit {
+    pub id: i64,
+    pub url: String,
+    pub alt: String,
+    /// The option value (a colour, say) whose variants show it first.
+    pub option_value: Option<String>,
 }
 
 /// The product's own fields, as the form sends them.

@@ -1,7 +1,9 @@
 import { expect, test } from "@playwright/test";
+import fs from "node:fs";
+import path from "node:path";
 import { createOwner, setUpTwoFactor, signIn } from "./admin";
 
-test("catalog: an owner creates a product with two options (3 x 2 = 6 variants), publishes it and finds it in the shop and in search", async ({
+test("catalog: an owner creates a product with two options (3 x 2 = 6 variants), uploads an image, publishes it and finds it in the shop and in search", async ({
   page,
 }) => {
   const run = `${Date.now()}${Math.floor(Math.random() * 1e6)}`;
@@ -36,6 +38,18 @@ test("catalog: an owner creates a product with two options (3 x 2 = 6 variants),
   await page.getByTestId("product-form").getByRole("button", { name: "Save" }).click();
   await expect(page.getByTestId("product-state")).toHaveText("Published");
 
+  // An image: uploaded, kept at its widths, shown first.
+  const upload = page.getByTestId("image-upload");
+  await upload.getByLabel("Image file").setInputFiles({
+    name: "swatch.png",
+    mimeType: "image/png",
+    buffer: fs.readFileSync(path.resolve("end2end/tests/linen-swatch.png")),
+  });
+  await upload.getByLabel("Alt text").fill("Tidewater shirt, folded");
+  await upload.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("flash")).toContainText("Images updated");
+  await expect(page.getByTestId("product-image")).toHaveCount(1);
+
   // The list finds it by name.
   await page.goto(`/admin/products?q=${encodeURIComponent(run)}`);
   await expect(page.getByTestId("product-name")).toHaveText([name]);
@@ -48,6 +62,11 @@ test("catalog: an owner creates a product with two options (3 x 2 = 6 variants),
   await expect(page.getByTestId("product-name")).toHaveText(name);
   await expect(page.getByTestId("description").locator("strong")).toHaveText("linen");
   await expect(page.getByTestId("description").locator("script")).toHaveCount(0);
+  const main = page.getByTestId("main-image");
+  await expect(main).toHaveAttribute("src", /^\/media\/uploads\/products\/\d+\/[0-9a-f]+\/600\.jpg$/);
+  await expect(main).toHaveAttribute("srcset", /320\.jpg 320w, .*600\.jpg 600w/);
+  await expect(main).toHaveAttribute("alt", "Tidewater shirt, folded");
+  await expect.poll(() => main.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
 
   // In search, once the index has taken the change (the event worker, within moments).
   await expect

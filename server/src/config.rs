@@ -47,6 +47,12 @@ pub struct Config {
     pub meili_index: String,
     /// Card payments by Stripe, when its keys are set (secrets inside: never logged).
     pub stripe: Option<services::payments::stripe::StripeSettings>,
+    /// Folder of uploaded images when no S3 bucket is configured.
+    pub media_dir: std::path::PathBuf,
+    /// Uploaded images in an S3-compatible bucket (keys inside: never logged).
+    pub media_s3: Option<services::media::S3Settings>,
+    /// Timeout and breaker of the media store.
+    pub media_guard: services::resilience::GuardSettings,
     /// Unpaid bank transfers are cancelled after this long.
     pub bank_transfer_expiry: std::time::Duration,
     /// Card payments still open after this long are checked with Stripe.
@@ -232,7 +238,24 @@ impl Config {
                 })
             }
         };
+        let media_s3 = std::env::var("MEDIA_S3_BUCKET")
+            .ok()
+            .filter(|b| !b.trim().is_empty())
+            .map(|bucket| services::media::S3Settings {
+                bucket,
+                region: var("MEDIA_S3_REGION", "us-east-1"),
+                endpoint: var("MEDIA_S3_ENDPOINT", ""),
+                access_key: var("MEDIA_S3_ACCESS_KEY_ID", ""),
+                secret_key: var("MEDIA_S3_SECRET_ACCESS_KEY", ""),
+            });
+        let media_guard = services::resilience::GuardSettings {
+            timeout: std::time::Duration::from_secs(number("MEDIA_TIMEOUT_SECS", 10)?),
+            ..Default::default()
+        };
         Ok(Self {
+            media_dir: var("MEDIA_DIR", ".data/media").into(),
+            media_s3,
+            media_guard,
             stripe,
             bank_transfer_expiry: std::time::Duration::from_secs(
                 3600 * number("PAYMENT_EXPIRY_BANK_TRANSFER_HOURS", 72)?,

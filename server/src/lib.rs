@@ -346,6 +346,13 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
         .route("/robots.txt", get(routes::robots))
         .route("/sitemap.xml", get(routes::sitemap))
         .route("/media/generated/{file}", get(routes::media))
+        .route("/media/uploads/{*key}", get(routes::uploaded_media))
+        .route(
+            "/admin/products/{id}/images",
+            axum::routing::post(routes::upload_image).layer(axum::extract::DefaultBodyLimit::max(
+                services::media::MAX_BYTES + 64 * 1024,
+            )),
+        )
         .route(
             "/admin/customers/{id}/export.json",
             get(routes::customer_export),
@@ -520,7 +527,15 @@ impl Application {
             auth.mailer().clone(),
             config.currency,
         );
+        let media = match &config.media_s3 {
+            Some(s3) => services::media::MediaStore::s3(s3, &config.media_guard)
+                .map_err(|e| anyhow::anyhow!("MEDIA_S3_*: {e}"))?,
+            None => services::media::MediaStore::disk(&config.media_dir, &config.media_guard)
+                .with_context(|| format!("MEDIA_DIR {}", config.media_dir.display()))?,
+        };
+        tracing::info!(store = media.kind, "uploaded images");
         let services = Services {
+            media,
             cart: CartService::new(redis.clone(), &config.redis_prefix, catalog.clone()),
             catalog,
             orders,

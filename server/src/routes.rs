@@ -193,3 +193,190 @@ pub async fn old_addresses(
         }
     }
 }
+
+/// Why an upload was refused, as a status and a fixed code for the page's message.
+fn upload_refusal(e: &services::catalog::UploadError) -> (StatusCode, &'static str) {
+    use services::catalog::{CatalogError, UploadError};
+    use services::media::MediaError;
+    match e {
+        UploadError::Media(MediaError::TooBig) => (StatusCode::PAYLOAD_TOO_LARGE, "too-big"),
+        UploadError::Media(MediaError::NotAnImage) => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-an-image")
+        }
+        UploadError::Media(MediaError::TooManyPixels { .. } | MediaError::Oversized) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "too-many-pixels")
+        }
+        UploadError::Media(MediaError::Unreadable) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "unreadable")
+        }
+        UploadError::Media(MediaError::Store(_)) => (StatusCode::SERVICE_UNAVAILABLE, "store"),
+        UploadError::Catalog(CatalogError::Refused(_)) => (StatusCode::FORBIDDEN, "refused"),
+        UploadError::Catalog(CatalogError::NotFound(_)) => (StatusCode::NOT_FOUND, "not-found"),
+        UploadError::Catalog(CatalogError::Field(_)) => (StatusCode::UNPROCESSABLE_ENTITY, "alt"),
+        UploadError::Catalog(_) => (StatusCode::SERVICE_UNAVAILABLE, "store"),
+    }
+}
+
+/// `POST /admin/products/{id}/images`: a multipart upload (`file`, `alt`) from the
+/// product's page. A browser's form post is sent back to the page (with the outcome in
+/// its address); any other caller gets the status and the sentence.
+pub async fn upload_image(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    axum::Extension(ip): axum::Extension<app::ClientIp>,
+    session: tower_sessions::Session,
+    headers: axum::http::HeaderMap,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let answer = |status: StatusCode, code: &str, message: String| {
+        if browser {
+            let done = if status.is_success() {
+                "done=image".to_owned()
+            } else {
+                format!("image_error={code}")
+            };
+            (
+                StatusCode::SEE_OTHER,
+                [(
+                    header::LOCATION,
+                    format!("/admin/products/{id}?{done}#images"),
+                )],
+            )
+                .into_response()
+        } else {
+            (status, Json(serde_json::json!({ "message": message }))).into_response()
+        }
+    };
+    let actor = match app::staff_actor(&session, &state.services.auth, &ip.0).await {
+        Ok(actor) => actor,
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
+            return (status, e.to_string()).into_response();
+        }
+    };
+    let too_big = || {
+        let e = services::catalog::UploadError::Media(services::media::MediaError::TooBig);
+        answer(StatusCode::PAYLOAD_TOO_LARGE, "too-big", e.to_string())
+    };
+    let mut multipart = match multipart {
+        Ok(m) => m,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_big(),
+        Err(_) => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                "no-file",
+                "Send the image as a form upload (multipart/form-data) with a file.".into(),
+            )
+        }
+    };
+    let (mut file, mut alt) = (None::<Vec<u8>>, String::new());
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                match field.bytes().await {
+                    Ok(bytes) if name == "file" => file = Some(bytes.to_vec()),
+                    Ok(bytes) if name == "alt" => {
+                        alt = String::from_utf8_lossy(&bytes).chars().take(1000).collect()
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_big(),
+                    Err(_) => {
+                        return answer(
+                            StatusCode::BAD_REQUEST,
+                            "no-file",
+                            "The upload was cut short.".into(),
+                        )
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_big(),
+            Err(_) => {
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    "no-file",
+                    "The upload was cut short.".into(),
+                )
+            }
+        }
+    }
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            "no-file",
+            "Choose an image file to upload.".into(),
+        );
+    };
+    // On a task of its own: a client that goes away (or the request's timeout) cannot
+    // stop it between storing the files and recording them.
+    let services = state.services.clone();
+    let added = tokio::spawn(async move {
+        services
+            .catalog
+            .add_image(&actor, &services.media, id, file, &alt)
+            .await
+    })
+    .await;
+    let Ok(added) = added else {
+        return answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store",
+            "The image could not be stored just now.".into(),
+        );
+    };
+    match added {
+        Ok(image) => {
+            if browser {
+                answer(StatusCode::OK, "", String::new())
+            } else {
+                (
+                    StatusCode::CREATED,
+                    Json(serde_json::json!({ "id": image })),
+                )
+                    .into_response()
+            }
+        }
+        Err(e) => {
+            if matches!(
+                e,
+                services::catalog::UploadError::Media(services::media::MediaError::Store(_))
+            ) {
+                tracing::error!(error = %e, "an image could not be stored");
+            }
+            let (status, code) = upload_refusal(&e);
+            answer(status, code, e.to_string())
+        }
+    }
+}
+
+/// `/media/uploads/{key}`: an uploaded image's file, from the media store. Keys are
+/// random and never reused, so a file may be kept for a year.
+pub async fn uploaded_media(State(state): State<AppState>, Path(key): Path<String>) -> Response {
+    if !services::media::valid_file_key(&key) {
+        return (StatusCode::NOT_FOUND, "No such image.").into_response();
+    }
+    match state.services.media.get(&key).await {
+        Ok(Some(bytes)) => (
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "No such image.").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "the media store did not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The image is unavailable for a moment.",
+            )
+                .into_response()
+        }
+    }
+}

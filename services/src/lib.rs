@@ -9,6 +9,7 @@ pub mod customers;
 pub mod events;
 pub mod jobs;
 pub mod limits;
+pub mod media;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
@@ -37,6 +38,8 @@ pub use orders::OrderService;
 #[derive(Clone)]
 pub struct Services {
     pub catalog: CatalogService,
+    /// Where uploaded images are kept (local disk or S3).
+    pub media: media::MediaStore,
     pub auth: AuthService,
     pub audit: audit::AuditService,
     pub customers: customers::CustomerService,

@@ -127,6 +127,16 @@ pub fn AdminProductPage() -> impl IntoView {
     let duplicate = ServerAction::<DuplicateProduct>::new();
     let archive = ServerAction::<ArchiveProduct>::new();
     let delete = ServerAction::<DeleteProduct>::new();
+    let save_image = ServerAction::<SaveImage>::new();
+    let move_image = ServerAction::<MoveImage>::new();
+    let remove_image = ServerAction::<RemoveImage>::new();
+    let query = leptos_router::hooks::use_query_map();
+    let upload_error = move || {
+        query
+            .read_untracked()
+            .get("image_error")
+            .and_then(|code| upload_error_text(&code))
+    };
     let save_error = action_error(save.value());
     let options_error = action_error(options.value());
     let variants_error = action_error(variants.value());
@@ -137,6 +147,9 @@ pub fn AdminProductPage() -> impl IntoView {
             .and_then(Result::err)
             .or_else(|| archive.value().get().and_then(Result::err))
             .or_else(|| delete.value().get().and_then(Result::err))
+            .or_else(|| save_image.value().get().and_then(Result::err))
+            .or_else(|| move_image.value().get().and_then(Result::err))
+            .or_else(|| remove_image.value().get().and_then(Result::err))
     });
     let product = Resource::new(id, admin_product);
     admin_page(
@@ -163,6 +176,8 @@ pub fn AdminProductPage() -> impl IntoView {
             let (on_sale, archived_variants): (Vec<_>, Vec<_>) =
                 p.variants.into_iter().partition(|v| !v.archived);
             let option_names = p.options.iter().map(|o| o.name.clone()).collect::<Vec<_>>();
+            let values: Vec<String> = p.options.iter().flat_map(|o| o.values.clone()).collect();
+            let image_count = p.images.len();
             view! {
             <FormAlert error=other_error fields=&[] />
             <section class="card flex flex-wrap items-start justify-between gap-4" aria-label="Summary">
@@ -251,6 +266,70 @@ pub fn AdminProductPage() -> impl IntoView {
                 })}
             </section>
 
+            <section id="images" class="card space-y-4" aria-labelledby="images-heading">
+                <h2 id="images-heading" class="text-lg font-semibold">"Images"</h2>
+                {upload_error().map(|m| view! { <div role="alert" class="rounded-md border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800" data-testid="image-error">{m}</div> })}
+                <ul class="space-y-3" data-testid="product-images">
+                    {p.images.into_iter().enumerate().map(|(i, img)| {
+                        let image_id = img.id.to_string();
+                        let product = pid.to_string();
+                        let ids = move || view! {
+                            <input type="hidden" name="product" value=product.clone() />
+                            <input type="hidden" name="image" value=image_id.clone() />
+                        };
+                        let (ids_move_up, ids_move_down, ids_remove) = (ids.clone(), ids.clone(), ids.clone());
+                        let values = values.clone();
+                        let chosen = img.option_value.clone();
+                        view! {
+                            <li class="flex flex-wrap items-end gap-3" data-testid="product-image">
+                                <img src=img.url.clone() alt=img.alt.clone() width="96" height="96" class="h-24 w-24 rounded object-cover" />
+                                <ActionForm action=save_image attr:class="flex flex-wrap items-end gap-2">
+                                    {ids()}
+                                    <div class="space-y-1">
+                                        <label for=format!("alt-{i}") class="block text-sm font-medium">{format!("Alt text of image {}", i + 1)}</label>
+                                        <input id=format!("alt-{i}") name="alt" value=img.alt.clone() class="field" maxlength="300" />
+                                    </div>
+                                    <div class="space-y-1">
+                                        <label for=format!("value-{i}") class="block text-sm font-medium">"Shown first for"</label>
+                                        <select id=format!("value-{i}") name="option_value" class="field">
+                                            <option value="" selected=chosen.is_none()>"Every variant"</option>
+                                            {values.into_iter().map(|v| view! { <option value=v.clone() selected=chosen.as_deref() == Some(v.as_str())>{v.clone()}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <button type="submit" class="btn-secondary">"Save"</button>
+                                </ActionForm>
+                                <ActionForm action=move_image>
+                                    {ids_move_up()}
+                                    <input type="hidden" name="earlier" value="true" />
+                                    <button type="submit" class="btn-secondary px-2" disabled=i == 0 aria-label=format!("Move image {} earlier", i + 1)>"↑"</button>
+                                </ActionForm>
+                                <ActionForm action=move_image>
+                                    {ids_move_down()}
+                                    <input type="hidden" name="earlier" value="false" />
+                                    <button type="submit" class="btn-secondary px-2" disabled=i + 1 == image_count aria-label=format!("Move image {} later", i + 1)>"↓"</button>
+                                </ActionForm>
+                                <ActionForm action=remove_image>
+                                    {ids_remove()}
+                                    <button type="submit" class="btn-secondary" aria-label=format!("Remove image {}", i + 1)>"Remove"</button>
+                                </ActionForm>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                <form method="post" action=format!("/admin/products/{pid}/images") enctype="multipart/form-data" class="grid gap-3 sm:grid-cols-[1fr_1fr_auto] sm:items-end" data-testid="image-upload">
+                    <div class="space-y-1">
+                        <label for="image-file" class="block text-sm font-medium">"Image file"</label>
+                        <input id="image-file" type="file" name="file" accept="image/jpeg,image/png,image/webp" required class="block text-sm" aria-describedby="image-file-hint" />
+                        <p id="image-file-hint" class="text-xs text-stone-500">"JPEG, PNG or WebP, up to 20 MB and 40 million pixels. Turned upright, resized, and its metadata (camera, place) removed."</p>
+                    </div>
+                    <div class="space-y-1">
+                        <label for="image-alt" class="block text-sm font-medium">"Alt text"</label>
+                        <input id="image-alt" name="alt" class="field" maxlength="300" />
+                    </div>
+                    <button type="submit" class="btn-primary">"Upload"</button>
+                </form>
+            </section>
+
             <section class="card space-y-3" aria-labelledby="manage-heading">
                 <h2 id="manage-heading" class="text-lg font-semibold">"Copy, archive, delete"</h2>
                 <div class="flex flex-wrap gap-2">
@@ -280,6 +359,81 @@ pub fn AdminProductPage() -> impl IntoView {
         }
         .into_any()
         },
+    )
+}
+
+/// What the page says after an upload was refused (fixed sentences by code).
+fn upload_error_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "too-big" => "The file is larger than 20 MB.",
+        "not-an-image" => "That file is not a JPEG, PNG or WebP image.",
+        "too-many-pixels" => {
+            "The image has more than 40 million pixels (or more than 12,000 on a side)."
+        }
+        "unreadable" => "The image could not be read: the file is damaged or incomplete.",
+        "no-file" => "Choose an image file to upload.",
+        "alt" => "Alt text is up to 300 characters, without control characters.",
+        "store" => "The image could not be stored just now. Please try again in a moment.",
+        "refused" => "Your role may not change products.",
+        "not-found" => "There is no such product.",
+        _ => return None,
+    })
+}
+
+/// Back to the product's images with a flash code.
+#[cfg(feature = "ssr")]
+fn back_to_images(id: i64) {
+    leptos_axum::redirect(&format!("/admin/products/{id}?done=image#images"));
+}
+
+#[server(prefix = "/api", endpoint = "admin_product_image")]
+pub async fn save_image(
+    product: i64,
+    image: i64,
+    alt: String,
+    option_value: Option<String>,
+) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let actor = require_staff().await?;
+            services()?
+                .catalog
+                .update_image(&actor, image, &alt, option_value.as_deref())
+                .await?;
+            back_to_images(product);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "admin_product_image_move")]
+pub async fn move_image(product: i64, image: i64, earlier: bool) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let actor = require_staff().await?;
+            services()?
+                .catalog
+                .move_image(&actor, image, earlier)
+                .await?;
+            back_to_images(product);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "admin_product_image_remove")]
+pub async fn remove_image(product: i64, image: i64) -> Result<(), AppError> {
+    with_status(
+        async move {
+            let actor = require_staff().await?;
+            let s = services()?;
+            s.catalog.delete_image(&actor, &s.media, image).await?;
+            back_to_images(product);
+            Ok(())
+        }
+        .await,
     )
 }
 
@@ -499,7 +653,9 @@ pub async fn delete_product(id: i64, confirm: Option<String>) -> Result<(), AppE
                     "Tick “Delete for good” to delete the product.".into(),
                 ));
             }
-            services()?.catalog.delete_product(&actor, id).await?;
+            let s = services()?;
+            let files = s.catalog.delete_product(&actor, id).await?;
+            s.media.forget(&files).await;
             leptos_axum::redirect("/admin/products?done=deleted");
             Ok(())
         }

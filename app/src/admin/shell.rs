@@ -40,6 +40,7 @@ fn flash_text(code: &str) -> Option<&'static str> {
         "restored" => "Restored from the archive as a draft.",
         "deleted" => "Product deleted.",
         "bulk" => "The ticked products were changed.",
+        "image" => "Images updated.",
         _ => return None,
     })
 }

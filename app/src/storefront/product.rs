@@ -218,7 +218,7 @@ fn ProductShowcase(
             <section aria-label="Images">
                 <div class="aspect-square overflow-hidden rounded-2xl bg-stone-100">
                     {move || images.with_value(|imgs| imgs.get(image.get()).cloned()).map(|img| view! {
-                        <img src=img.url alt=img.alt width="800" height="800" class="h-full w-full object-cover" fetchpriority="high" data-testid="main-image" />
+                        <img src=img.url alt=img.alt srcset=(!img.srcset.is_empty()).then_some(img.srcset) sizes="(min-width: 1024px) 50vw, 100vw" width="800" height="800" class="h-full w-full object-cover" fetchpriority="high" data-testid="main-image" />
                     })}
                 </div>
                 {(image_count > 1).then(|| view! {

@@ -148,6 +148,7 @@ pub fn test_config(database_url: String) -> Config {
     config.redis_prefix = format!("emporium-test:{unique}:");
     config.mail_outbox = std::env::temp_dir().join(format!("emporium-test-outbox-{unique}"));
     let _ = std::fs::remove_dir_all(&config.mail_outbox);
+    config.media_dir = std::env::temp_dir().join(format!("emporium-test-media-{unique}"));
     config.search_index_dir = std::env::temp_dir().join(format!("emporium-test-index-{unique}"));
     let _ = std::fs::remove_dir_all(&config.search_index_dir);
     // Test apps search with their own embedded index; the Meilisearch engine is held to

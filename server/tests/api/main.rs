@@ -7,6 +7,7 @@ mod catalog_pages;
 mod customers;
 mod headers;
 mod helpers;
+mod images;
 mod orders;
 mod payments;
 mod search;

@@ -258,20 +258,31 @@ fn signed(secret: &str, body: &[u8]) -> String {
 
 /// E-mails in the app's outbox whose text contains `needle`, after a moment for the
 /// worker to send what it will.
-async fn mails_with(app: &TestApp, needle: &str) -> usize {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    std::fs::read_dir(&app.outbox)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| {
-                    crate::helpers::decode_qp(
-                        &std::fs::read_to_string(e.path()).unwrap_or_default(),
-                    )
-                    .contains(needle)
-                })
-                .count()
-        })
-        .unwrap_or(0)
+/// How many sent mails hold `needle`, once the event worker has had its chance: waits
+/// until `expected` are there (up to 10 s), then a little longer, so one too many shows.
+async fn mails_with(app: &TestApp, needle: &str, expected: usize) -> usize {
+    let count = || {
+        std::fs::read_dir(&app.outbox)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| {
+                        crate::helpers::decode_qp(
+                            &std::fs::read_to_string(e.path()).unwrap_or_default(),
+                        )
+                        .contains(needle)
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    for _ in 0..100 {
+        if count() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    count()
 }
 
 #[tokio::test]
@@ -332,7 +343,7 @@ async fn a_shopper_pays_by_card_after_a_declined_card_on_the_same_intent() {
     assert_eq!(intent_id(&app, &number).await, intent);
     let kinds = records(&app, &number).await;
     assert_eq!(kinds, "requested:system,failed:shopper,captured:shopper");
-    assert_eq!(mails_with(&app, "Payment received for your").await, 1);
+    assert_eq!(mails_with(&app, "Payment received for your", 1).await, 1);
     // A paid order takes no second payment.
     let again = pay(&app, &browser, &number, &card("4242424242424242").await).await;
     assert_eq!(again.status, 409, "{}", again.body);
@@ -461,7 +472,7 @@ async fn one_event_fifty_times_at_once_pays_once_with_one_email() {
         .await,
         1
     );
-    assert_eq!(mails_with(&app, "Payment received for your").await, 1);
+    assert_eq!(mails_with(&app, "Payment received for your", 1).await, 1);
 }
 
 #[tokio::test]
@@ -583,7 +594,7 @@ async fn the_browser_return_and_the_webhook_at_once_pay_once() {
             1
         );
     }
-    assert_eq!(mails_with(&app, "Payment received for your").await, 5);
+    assert_eq!(mails_with(&app, "Payment received for your", 5).await, 5);
 }
 
 /// A TCP proxy to localstripe that can be cut: "Stripe unreachable" as real refused and
@@ -695,7 +706,7 @@ async fn stripe_unreachable_keeps_the_order_tells_the_shopper_and_reconciliation
         text(&app, "SELECT caused_by FROM payment_records r JOIN orders o ON o.id = r.order_id WHERE o.number = $1 AND kind = 'captured'", &number).await,
         "reconciliation"
     );
-    assert_eq!(mails_with(&app, "Payment received for your").await, 1);
+    assert_eq!(mails_with(&app, "Payment received for your", 1).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -777,7 +788,7 @@ async fn expiry_cancels_unpaid_orders_once_restocks_and_emails() {
         scalar(&app, "SELECT count(*) FROM event_log WHERE topic = 'order.cancelled' AND payload->>'number' = $1", &transfer).await,
         1
     );
-    assert_eq!(mails_with(&app, "was not paid in time").await, 2);
+    assert_eq!(mails_with(&app, "was not paid in time", 2).await, 2);
 }
 
 /// Counts its runs.

@@ -451,50 +451,92 @@ impl CatalogService {
         let page = query.page().min(10_000);
         // Only the conditions in use are written, so each combination gets a plan of its
         // own (a generic plan cannot see which optional filters are off).
-        let mut qb: QueryBuilder<Postgres> =
-            QueryBuilder::new("SELECT p.id FROM products p WHERE TRUE");
-        if !q.is_empty() {
-            qb.push(" AND p.id IN (SELECT id FROM products WHERE lower(name) LIKE ")
-                .push_bind(format!("%{}%", crate::like_escaped(&q.to_lowercase())))
-                .push(" UNION SELECT product_id FROM variants WHERE sku LIKE ")
-                .push_bind(format!("{}%", crate::like_escaped(&q.to_uppercase())))
-                .push(")");
-        }
-        if let Some(c) = query.category {
-            qb.push(" AND p.category_id = ANY(")
-                .push_bind(tree.subtree_ids(c))
-                .push(")");
-        }
-        match query.status {
-            StatusFilter::Active => qb.push(" AND p.archived_at IS NULL"),
-            StatusFilter::Published => qb.push(" AND p.published"),
-            StatusFilter::Draft => qb.push(" AND NOT p.published AND p.archived_at IS NULL"),
-            StatusFilter::Archived => qb.push(" AND p.archived_at IS NOT NULL"),
-            StatusFilter::All => &mut qb,
+        let order = match (query.sort, query.descending()) {
+            (SortColumn::Updated, true) => "p.updated_at DESC, p.id DESC",
+            (SortColumn::Updated, false) => "p.updated_at, p.id",
+            (SortColumn::Name, false) => "p.name, p.id",
+            (SortColumn::Name, true) => "p.name DESC, p.id DESC",
+            (SortColumn::Created, true) => "p.created_at DESC, p.id DESC",
+            (SortColumn::Created, false) => "p.created_at, p.id",
         };
-        let on_sale = "EXISTS (SELECT 1 FROM variants s WHERE s.product_id = p.id AND s.stock_on_hand > 0 AND s.archived_at IS NULL)";
-        match query.stock {
-            StockFilter::Any => {}
-            StockFilter::InStock => {
-                qb.push(" AND ").push(on_sale);
+        let (limit, offset) = (per + 1, i64::from(page - 1) * per);
+        let like = (!q.is_empty()).then(|| {
+            (
+                format!("%{}%", crate::like_escaped(&q.to_lowercase())),
+                format!("{}%", crate::like_escaped(&q.to_uppercase())),
+            )
+        });
+        // The filters other than the category. Only those in use are written, so each
+        // combination gets a plan of its own (a generic plan cannot see which are off).
+        let filters = |qb: &mut QueryBuilder<Postgres>| {
+            if let Some((name, sku)) = &like {
+                qb.push(" AND p.id IN (SELECT id FROM products WHERE lower(name) LIKE ")
+                    .push_bind(name.clone())
+                    .push(" UNION SELECT product_id FROM variants WHERE sku LIKE ")
+                    .push_bind(sku.clone())
+                    .push(")");
             }
-            StockFilter::OutOfStock => {
-                qb.push(" AND NOT ").push(on_sale);
+            qb.push(match query.status {
+                StatusFilter::Active => " AND p.archived_at IS NULL",
+                StatusFilter::Published => " AND p.published",
+                StatusFilter::Draft => " AND NOT p.published AND p.archived_at IS NULL",
+                StatusFilter::Archived => " AND p.archived_at IS NOT NULL",
+                StatusFilter::All => "",
+            });
+            // A variant on sale with stock (the partial index `variants_on_sale_stock_idx`).
+            let on_sale = "EXISTS (SELECT 1 FROM variants s WHERE s.product_id = p.id \
+                           AND s.stock_on_hand > 0 AND s.archived_at IS NULL)";
+            match query.stock {
+                StockFilter::Any => {}
+                StockFilter::InStock => {
+                    qb.push(" AND ").push(on_sale);
+                }
+                StockFilter::OutOfStock => {
+                    qb.push(" AND NOT ").push(on_sale);
+                }
+            }
+        };
+        let subtree = query.category.map(|c| tree.subtree_ids(c));
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("");
+        match subtree {
+            // A category (and those under it): one ordered index scan per category,
+            // each stopping at the page's end, merged. A single scan of the whole sort
+            // order that filters by category reads every product of the others first
+            // when a category's products sit late in that order.
+            Some(ids) if ids.len() <= 24 => {
+                qb.push("SELECT id FROM (");
+                for (n, id) in ids.iter().enumerate() {
+                    if n > 0 {
+                        qb.push(" UNION ALL ");
+                    }
+                    qb.push("(SELECT p.id, p.name, p.updated_at, p.created_at FROM products p WHERE p.category_id = ")
+                        .push_bind(*id);
+                    filters(&mut qb);
+                    qb.push(" ORDER BY ")
+                        .push(order)
+                        .push(" LIMIT ")
+                        .push_bind(offset + limit)
+                        .push(")");
+                }
+                qb.push(") p");
+            }
+            Some(ids) => {
+                qb.push("SELECT p.id FROM products p WHERE p.category_id = ANY(")
+                    .push_bind(ids)
+                    .push(")");
+                filters(&mut qb);
+            }
+            None => {
+                qb.push("SELECT p.id FROM products p WHERE TRUE");
+                filters(&mut qb);
             }
         }
         qb.push(" ORDER BY ")
-            .push(match (query.sort, query.descending()) {
-                (SortColumn::Updated, true) => "p.updated_at DESC, p.id DESC",
-                (SortColumn::Updated, false) => "p.updated_at, p.id",
-                (SortColumn::Name, false) => "p.name, p.id",
-                (SortColumn::Name, true) => "p.name DESC, p.id DESC",
-                (SortColumn::Created, true) => "p.created_at DESC, p.id DESC",
-                (SortColumn::Created, false) => "p.created_at, p.id",
-            });
-        qb.push(" LIMIT ")
-            .push_bind(per + 1)
+            .push(order)
+            .push(" LIMIT ")
+            .push_bind(limit)
             .push(" OFFSET ")
-            .push_bind(i64::from(page - 1) * per);
+            .push_bind(offset);
         let mut ids: Vec<i64> = qb.build_query_scalar().fetch_all(&self.pool).await?;
         let has_next = ids.len() as i64 > per;
         ids.truncate(per as usize);
@@ -652,6 +694,7 @@ impl CatalogService {
             updated_by: p.updated_by.unwrap_or_else(|| "the shop".into()),
             may_edit: true,
             may_read_history: actor.require(Permission::ReadAudit).is_ok(),
+            images: self.images(actor, id).await?,
         })
     }
 
@@ -1125,8 +1168,11 @@ impl CatalogService {
         .execute(&mut *tx)
         .await?;
         sqlx::query!(
+            // Uploaded images stay the original's (their files go when it removes them);
+            // the copy gets its own by upload.
             "INSERT INTO product_images (product_id, url, alt, position)
-             SELECT $2, url, alt, position FROM product_images WHERE product_id = $1",
+             SELECT $2, url, alt, position FROM product_images
+             WHERE product_id = $1 AND storage_key IS NULL",
             id,
             copy
         )
@@ -1221,8 +1267,14 @@ impl CatalogService {
     }
 
     /// Deletes the product, only when no order refers to it (else it can be archived).
+    /// Returns the files of its uploaded images, for the caller to remove from the media
+    /// store once the product is gone for good.
     #[tracing::instrument(skip(self, actor))]
-    pub async fn delete_product(&self, actor: &Actor, id: i64) -> Result<(), CatalogError> {
+    pub async fn delete_product(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<Vec<String>, CatalogError> {
         actor.require(Permission::Catalog)?;
         let mut tx = self.pool.begin().await?;
         actor
@@ -1247,6 +1299,20 @@ impl CatalogService {
         let p = sqlx::query!("SELECT name, slug FROM products WHERE id = $1", id)
             .fetch_one(&mut *tx)
             .await?;
+        let files: Vec<String> = sqlx::query!(
+            r#"SELECT storage_key AS "key!", widths FROM product_images
+               WHERE product_id = $1 AND storage_key IS NOT NULL"#,
+            id
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .flat_map(|i| {
+            i.widths
+                .into_iter()
+                .map(move |w| crate::media::file_key(&i.key, w as u32))
+        })
+        .collect();
         sqlx::query!("DELETE FROM products WHERE id = $1", id)
             .execute(&mut *tx)
             .await
@@ -1265,7 +1331,7 @@ impl CatalogService {
         announce_change(&mut tx, id).await?;
         tx.commit().await?;
         self.invalidate_cache();
-        Ok(())
+        Ok(files)
     }
 
     /// Applies one action to a selection of products in one transaction; returns how

@@ -6,6 +6,7 @@
 
 mod cache;
 mod editing;
+mod image_editing;
 pub mod images;
 mod lookup;
 mod reads;
@@ -26,6 +27,7 @@ use sqlx::PgPool;
 use std::sync::Arc;
 
 pub use editing::{description_text, sanitise_description, BULK_LIMIT};
+pub use image_editing::UploadError;
 pub use lookup::VariantSnapshot;
 pub use tree::CategoryTree;
 pub use writes::{announce_catalog, announce_change, announce_products};

@@ -311,7 +311,8 @@ impl CatalogService {
             return Ok(None); // nothing to buy: not shown, like in listings
         }
         let images = sqlx::query!(
-            "SELECT url, alt FROM product_images WHERE product_id = $1 ORDER BY position, id",
+            "SELECT url, alt, storage_key, widths, option_value FROM product_images
+             WHERE product_id = $1 ORDER BY position, id",
             p.id
         )
         .fetch_all(&self.pool)
@@ -364,8 +365,20 @@ impl CatalogService {
             images: images
                 .into_iter()
                 .map(|i| ImageView {
+                    srcset: i
+                        .storage_key
+                        .as_deref()
+                        .map(|key| {
+                            i.widths
+                                .iter()
+                                .map(|w| format!("{} {w}w", crate::media::file_url(key, *w as u32)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default(),
                     url: i.url,
                     alt: i.alt,
+                    option_value: i.option_value,
                 })
                 .collect(),
             attributes: attributes.into_iter().map(|a| (a.name, a.value)).collect(),
