@@ -38,3 +38,6 @@ export E2E_SERVER_BIN="$ROOT/target/release/server"
 say "Playwright runs against the release build ($(grep -o 'build [0-9a-f]*' "$ROOT/target/e2e-server.log" | head -n 1): server profile release, wasm profile wasm-release, hashed assets)"
 
 E2E_BASE_URL="http://$BIND_ADDR" npx playwright test --config end2end/playwright.config.ts "$@"
+# Everything the browser did to stock (orders, cancellations, adjustments) left movements
+# that add up to each variant's figure.
+"$E2E_SERVER_BIN" check-stock

@@ -84,6 +84,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/products") view=admin::products::AdminProductsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/products/new") view=admin::product_edit::AdminNewProductPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/products/:id") view=admin::product_edit::AdminProductPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/products/:id/stock") view=admin::stock::AdminProductStockPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/stock") view=admin::stock::AdminStockPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/categories") view=admin::categories::AdminCategoriesPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/staff") view=admin::staff::AdminStaffPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/customers") view=admin::customers::AdminCustomersPage ssr=SsrMode::Async />

@@ -29,6 +29,7 @@ pub mod product_admin;
 pub mod search;
 pub mod slug;
 pub mod staff;
+pub mod stock;
 pub mod text;
 
 pub use account::{Address, AddressInput, Email, FieldError, Role, UserSummary};

@@ -35,6 +35,9 @@ enum Command {
     },
     /// Rebuild the search index from PostgreSQL.
     Reindex,
+    /// Check that every variant's stock on hand is the sum of its stock movements (exits
+    /// with 1, listing them, when one is not).
+    CheckStock,
     /// Make an account an owner (every admin right), creating it if needed.
     CreateAdmin {
         /// E-mail address of the account.
@@ -62,6 +65,7 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(config).await,
         Command::Seed { products } => load_seed(config, products).await,
         Command::Reindex => reindex(config).await,
+        Command::CheckStock => check_stock(config).await,
         Command::CreateAdmin {
             email,
             password_stdin,
@@ -110,6 +114,29 @@ async fn create_admin(config: Config, email: &str, password_stdin: bool) -> anyh
         Err(e) => anyhow::bail!("{e}"),
     }
     Ok(())
+}
+
+async fn check_stock(config: Config) -> anyhow::Result<()> {
+    let pool = connect_postgres(&config).await?;
+    services::MIGRATOR.run(&pool).await?;
+    let (checked, wrong) = services::stock::check(&pool).await?;
+    for m in &wrong {
+        println!(
+            "{}: {} on hand, its movements add up to {}",
+            m.sku, m.on_hand, m.movements
+        );
+    }
+    if wrong.is_empty() {
+        println!(
+            "{checked} variants checked: each one's stock on hand is the sum of its movements"
+        );
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} of {checked} variants differ from their movements",
+            wrong.len()
+        )
+    }
 }
 
 async fn reindex(config: Config) -> anyhow::Result<()> {

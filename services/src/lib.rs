@@ -7,6 +7,7 @@ pub mod cart;
 pub mod catalog;
 pub mod customers;
 pub mod events;
+pub mod fetch;
 pub mod jobs;
 pub mod limits;
 pub mod media;
@@ -18,6 +19,7 @@ pub mod recency;
 pub mod resilience;
 pub mod search;
 pub mod signing;
+pub mod stock;
 
 use std::sync::Arc;
 

@@ -13,4 +13,5 @@ pub mod product_edit;
 pub mod products;
 pub mod shell;
 pub mod staff;
+pub mod stock;
 pub mod two_factor;

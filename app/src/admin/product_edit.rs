@@ -190,6 +190,7 @@ pub fn AdminProductPage() -> impl IntoView {
                 </div>
                 <div class="flex flex-wrap gap-2 text-sm">
                     {(p.fields.published && !p.archived).then(|| view! { <a href=format!("/p/{}", p.fields.slug) class="btn-secondary" data-testid="view-in-shop">"View in the shop"</a> })}
+                    <a href=format!("/admin/products/{pid}/stock") class="btn-secondary" data-testid="product-stock">"Stock"</a>
                     {p.may_read_history.then(|| view! { <a href=format!("/admin/audit?entity=product&entity_id={pid}") class="btn-secondary">"History"</a> })}
                 </div>
             </section>

@@ -41,6 +41,7 @@ fn flash_text(code: &str) -> Option<&'static str> {
         "deleted" => "Product deleted.",
         "bulk" => "The ticked products were changed.",
         "image" => "Images updated.",
+        "stock" => "Stock movement recorded.",
         _ => return None,
     })
 }
@@ -50,6 +51,7 @@ const SECTIONS: &[(&str, &str, Option<Permission>)] = &[
     ("/admin", "Dashboard", None),
     ("/admin/orders", "Orders", Some(Permission::ReadOrders)),
     ("/admin/products", "Products", Some(Permission::Catalog)),
+    ("/admin/stock", "Stock", Some(Permission::Catalog)),
     (
         "/admin/customers",
         "Customers",

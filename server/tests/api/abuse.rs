@@ -830,8 +830,16 @@ async fn security_emails_survive_a_mail_server_that_is_down() {
         })],
     );
     let retry_now = "UPDATE event_log SET available_at = now() WHERE topic LIKE 'account.%'";
-    sqlx::query(retry_now).execute(&pool).await.expect("due");
-    while worker.run_once().await.expect("worker") > 0 {}
+    // The app's own worker still has the broken mail server: when it takes one of the
+    // two first, that one waits for its next retry, so make it due again until both went.
+    for _ in 0..50 {
+        sqlx::query(retry_now).execute(&pool).await.expect("due");
+        while worker.run_once().await.expect("worker") > 0 {}
+        if std::fs::read_dir(&outbox).map_or(0, |d| d.count()) >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let read = || {
         let mut mails: Vec<String> = std::fs::read_dir(&outbox)
             .expect("outbox")

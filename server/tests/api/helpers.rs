@@ -36,6 +36,7 @@ fn template_name() -> String {
     for file in [
         &include_bytes!("../../../services/src/catalog/seed.rs")[..],
         &include_bytes!("../../../services/src/catalog/images.rs")[..],
+        &include_bytes!("../../../services/src/stock.rs")[..],
         &include_bytes!("../../../domain/src/slug.rs")[..],
     ] {
         for b in file {

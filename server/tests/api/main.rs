@@ -14,3 +14,4 @@ mod search;
 mod server_basics;
 mod shared_pages;
 mod staff;
+mod stock;

@@ -30,6 +30,56 @@ fn clean_alt(alt: &str) -> Result<String, FieldError> {
     Ok(alt.to_owned())
 }
 
+/// An image made ready and kept in the media store, not yet a row of the product.
+pub(super) struct StoredImage {
+    pub prepared: media::Prepared,
+    /// The image's folder in the store.
+    pub key: String,
+    pub widths: Vec<i32>,
+    /// The address cards and thumbnails use: the 640 file (or the widest below it); the
+    /// product page picks from `srcset`.
+    pub url: String,
+    /// The stored files' keys (to remove them if the row is never written).
+    pub stored: Vec<String>,
+}
+
+/// Reads `bytes` as an image, makes its files and keeps them under a new key of the product.
+pub(super) async fn store_image(
+    store: &MediaStore,
+    product_id: i64,
+    bytes: Vec<u8>,
+) -> Result<StoredImage, MediaError> {
+    let prepared = media::prepare_off_runtime(bytes).await?;
+    let key = format!(
+        "products/{product_id}/{}",
+        crate::random::hex(12).map_err(|_| MediaError::Unreadable)?
+    );
+    let mut stored = Vec::new();
+    for (width, file) in &prepared.files {
+        let file_key = media::file_key(&key, *width);
+        if let Err(e) = store.put(&file_key, file.clone()).await {
+            forget(store, &stored).await;
+            return Err(MediaError::from(e));
+        }
+        stored.push(file_key);
+    }
+    let widths: Vec<i32> = prepared.files.iter().map(|(w, _)| *w as i32).collect();
+    let shown = prepared
+        .files
+        .iter()
+        .map(|(w, _)| *w)
+        .filter(|w| *w <= 640)
+        .max()
+        .unwrap_or_default();
+    Ok(StoredImage {
+        url: media::file_url(&key, shown),
+        prepared,
+        key,
+        widths,
+        stored,
+    })
+}
+
 impl CatalogService {
     /// Adds an uploaded image to the end of the product's gallery.
     pub async fn add_image(
@@ -54,30 +104,9 @@ impl CatalogService {
         if !exists {
             return Err(CatalogError::NotFound("product").into());
         }
-        let prepared = media::prepare_off_runtime(bytes).await?;
-        let key = format!(
-            "products/{product_id}/{}",
-            crate::random::hex(12).map_err(|_| MediaError::Unreadable)?
-        );
-        let mut stored = Vec::new();
-        for (width, file) in &prepared.files {
-            let file_key = media::file_key(&key, *width);
-            if let Err(e) = store.put(&file_key, file.clone()).await {
-                forget(store, &stored).await;
-                return Err(MediaError::from(e).into());
-            }
-            stored.push(file_key);
-        }
-        let widths: Vec<i32> = prepared.files.iter().map(|(w, _)| *w as i32).collect();
-        // The address cards and thumbnails use: the 640 file (or the widest there is
-        // below it); the page's main image picks from `srcset`.
-        let shown = prepared
-            .files
-            .iter()
-            .map(|(w, _)| *w)
-            .filter(|w| *w <= 640)
-            .max()
-            .unwrap_or_default();
+        let image = store_image(store, product_id, bytes).await?;
+        let (prepared, key, widths, stored) =
+            (&image.prepared, &image.key, &image.widths, &image.stored);
         let saved = async {
             let mut tx = self.pool.begin().await?;
             actor
@@ -90,10 +119,10 @@ impl CatalogService {
                            $4, $5)
                    RETURNING id"#,
                 product_id,
-                media::file_url(&key, shown),
+                image.url,
                 alt,
                 key,
-                &widths
+                widths
             )
             .fetch_one(&mut *tx)
             .await?;
@@ -121,7 +150,7 @@ impl CatalogService {
                 Ok(id)
             }
             Err(e) => {
-                forget(store, &stored).await;
+                forget(store, stored).await;
                 Err(e.into())
             }
         }

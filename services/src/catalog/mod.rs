@@ -11,6 +11,7 @@ pub mod images;
 mod lookup;
 mod reads;
 pub mod seed;
+mod stock_editing;
 mod tree;
 mod tree_editing;
 mod writes;

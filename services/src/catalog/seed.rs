@@ -864,6 +864,7 @@ impl CatalogService {
                     .execute(&mut *tx)
                     .await?;
                 }
+                crate::stock::record_opening(&mut tx, id).await?;
                 for (pos, (url, alt)) in p.images.iter().enumerate() {
                     sqlx::query!(
                         "INSERT INTO product_images (product_id, url, alt, position) VALUES ($1, $2, $3, $4)",

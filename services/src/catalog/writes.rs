@@ -2,6 +2,7 @@
 //! instance's cache before it returns.
 
 use super::{CatalogError, CatalogService, CHANGE_CHANNEL};
+use domain::stock::StockReason;
 use domain::Money;
 use sqlx::{Postgres, Transaction};
 
@@ -26,23 +27,24 @@ impl CatalogService {
         self.finish_write(tx, product_id).await
     }
 
-    /// Sets a variant's stock on hand.
+    /// Sets a variant's stock on hand to `stock`, as a count correction (for the command
+    /// line and tests; staff use [`CatalogService::adjust_stock`]).
     #[tracing::instrument(skip(self))]
     pub async fn set_stock(&self, sku: &str, stock: i32) -> Result<(), CatalogError> {
         if stock < 0 {
             return Err(CatalogError::Invalid("stock cannot be negative".into()));
         }
         let mut tx = self.pool.begin().await?;
-        let product_id = sqlx::query_scalar!(
-            r#"UPDATE variants SET stock_on_hand = $2, updated_at = now()
-               WHERE sku = $1 RETURNING product_id"#,
-            sku,
-            stock
+        let v = sqlx::query!(
+            "SELECT id, product_id, stock_on_hand FROM variants WHERE sku = $1 FOR UPDATE",
+            sku
         )
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(CatalogError::NotFound("variant"))?;
-        self.finish_write(tx, product_id).await
+        let cause = crate::stock::Cause::new(StockReason::Count, "system");
+        crate::stock::apply(&mut tx, &[(v.id, stock - v.stock_on_hand)], &cause).await?;
+        self.finish_write(tx, v.product_id).await
     }
 
     /// Publishes or unpublishes a product.

@@ -621,24 +621,6 @@ impl OrderService {
             .iter()
             .map(|(_, q, ..)| i32::try_from(*q).unwrap_or(i32::MAX))
             .collect();
-        // Only where enough remains; the CHECK (stock_on_hand >= 0) is the last line.
-        let sold_out_products = sqlx::query_scalar!(
-            "UPDATE variants v SET stock_on_hand = v.stock_on_hand - x.qty, updated_at = now()
-             FROM unnest($1::bigint[], $2::int[]) AS x(id, qty)
-             WHERE v.id = x.id AND v.stock_on_hand >= x.qty
-             RETURNING CASE WHEN v.stock_on_hand = 0 THEN v.product_id END",
-            &ids,
-            &qtys
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        if sold_out_products.len() != ids.len() {
-            tx.rollback().await?;
-            return Err(OrderError::SoldOut(vec![
-                "Some items sold out while you were checking out.".into(),
-            ]));
-        }
-
         let inserted = sqlx::query!(
             "INSERT INTO orders (number, user_id, email, order_status, payment_status, fulfilment_status,
                  currency, subtotal_minor, shipping_minor,
@@ -713,13 +695,31 @@ impl OrderService {
         )
         .execute(&mut *tx)
         .await?;
+        // Only where enough remains (the rows are locked above); the CHECK
+        // (stock_on_hand >= 0) is the last line.
+        let changes: Vec<(i64, i32)> = ids.iter().copied().zip(qtys.iter().map(|q| -q)).collect();
+        let cause = crate::stock::Cause {
+            order_id: Some(inserted.id),
+            ..crate::stock::Cause::new(domain::stock::StockReason::Order, "checkout")
+        };
+        let moved = crate::stock::apply(&mut tx, &changes, &cause).await?;
+        if moved.len() != ids.len() {
+            tx.rollback().await?;
+            return Err(OrderError::SoldOut(vec![
+                "Some items sold out while you were checking out.".into(),
+            ]));
+        }
         sqlx::query!(
             "INSERT INTO event_log (topic, payload) VALUES ('order.placed', $1)",
             serde_json::json!({ "order_id": inserted.id, "number": inserted.number })
         )
         .execute(&mut *tx)
         .await?;
-        let sold_out: Vec<i64> = sold_out_products.into_iter().flatten().collect();
+        let sold_out: Vec<i64> = moved
+            .iter()
+            .filter(|m| m.on_hand == 0)
+            .map(|m| m.product_id)
+            .collect();
         for product_id in &sold_out {
             // Listings and the search index show "sold out".
             crate::catalog::announce_change(&mut tx, *product_id).await?;
@@ -915,13 +915,24 @@ impl OrderService {
             )
             .fetch_all(&mut *tx)
             .await?;
-            sqlx::query!(
-                "UPDATE variants v SET stock_on_hand = v.stock_on_hand + l.quantity, updated_at = now()
-                 FROM order_lines l WHERE l.order_id = $1 AND l.variant_id = v.id",
+            let restocked = sqlx::query!(
+                r#"SELECT variant_id AS "variant_id!", quantity FROM order_lines
+                   WHERE order_id = $1 AND variant_id IS NOT NULL"#,
                 row.id
             )
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            let back: Vec<(i64, i32)> = restocked
+                .iter()
+                .map(|l| (l.variant_id, l.quantity))
+                .collect();
+            let by = actor.map_or("system", |a| a.label.as_str());
+            let restock = crate::stock::Cause {
+                order_id: Some(row.id),
+                actor_id: actor.and_then(|a| a.user_id),
+                ..crate::stock::Cause::new(domain::stock::StockReason::Cancellation, by)
+            };
+            crate::stock::apply(&mut tx, &back, &restock).await?;
             // Back in stock: every instance's caches and search index hear of it, through
             // the one announce path catalog writes use.
             let products = sqlx::query_scalar!(
