@@ -83,6 +83,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/orders") view=admin::orders::AdminOrdersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/products") view=admin::products::AdminProductsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/products/new") view=admin::product_edit::AdminNewProductPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/products/import") view=admin::import::AdminImportPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/imports/:id") view=admin::import::AdminImportRunPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/products/:id") view=admin::product_edit::AdminProductPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/products/:id/stock") view=admin::stock::AdminProductStockPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/stock") view=admin::stock::AdminStockPage ssr=SsrMode::Async />

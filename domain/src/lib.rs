@@ -22,6 +22,7 @@ macro_rules! codes {
 pub mod account;
 pub mod catalog;
 pub mod customer;
+pub mod import;
 pub mod listing;
 pub mod money;
 pub mod order;

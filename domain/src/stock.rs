@@ -95,8 +95,9 @@ impl Adjustment {
                 }
                 Ok(Adjustment::Counted { counted: n, shown })
             }
-            _ if n == 0 => Err("Give a number other than 0.".into()),
-            _ => Ok(Adjustment::Delta(sign * n)),
+            "delta" if n == 0 => Err("Give a number other than 0.".into()),
+            "delta" => Ok(Adjustment::Delta(sign * n)),
+            _ => Err("Choose a change or a count.".into()),
         }
     }
 
@@ -203,6 +204,7 @@ mod tests {
             Ok(-4)
         );
         assert!(Adjustment::parse("count", "-1", 4).is_err());
+        assert!(Adjustment::parse("set", "4", 4).is_err());
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub struct Config {
     pub media_s3: Option<services::media::S3Settings>,
     /// Timeout and breaker of the media store.
     pub media_guard: services::resilience::GuardSettings,
+    /// What the CSV import may fetch `Image Src` addresses from: private and loopback
+    /// addresses only when IMPORT_ALLOW_PRIVATE_URLS is on (a shop whose images are on its
+    /// own network, tests); time and size limits always.
+    pub import_fetch: services::fetch::FetchPolicy,
     /// Unpaid bank transfers are cancelled after this long.
     pub bank_transfer_expiry: std::time::Duration,
     /// Card payments still open after this long are checked with Stripe.
@@ -256,6 +260,11 @@ impl Config {
             media_dir: var("MEDIA_DIR", ".data/media").into(),
             media_s3,
             media_guard,
+            import_fetch: services::fetch::FetchPolicy {
+                allow_private: flag("IMPORT_ALLOW_PRIVATE_URLS", false)?,
+                timeout: std::time::Duration::from_secs(number("IMPORT_FETCH_TIMEOUT_SECS", 15)?),
+                ..Default::default()
+            },
             stripe,
             bank_transfer_expiry: std::time::Duration::from_secs(
                 3600 * number("PAYMENT_EXPIRY_BANK_TRANSFER_HOURS", 72)?,

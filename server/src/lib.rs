@@ -354,6 +354,13 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
             )),
         )
         .route(
+            "/admin/imports",
+            axum::routing::post(routes::import_upload).layer(axum::extract::DefaultBodyLimit::max(
+                domain::import::MAX_FILE_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/admin/products/export.csv", get(routes::catalog_export))
+        .route(
             "/admin/customers/{id}/export.json",
             get(routes::customer_export),
         )
@@ -527,12 +534,7 @@ impl Application {
             auth.mailer().clone(),
             config.currency,
         );
-        let media = match &config.media_s3 {
-            Some(s3) => services::media::MediaStore::s3(s3, &config.media_guard)
-                .map_err(|e| anyhow::anyhow!("MEDIA_S3_*: {e}"))?,
-            None => services::media::MediaStore::disk(&config.media_dir, &config.media_guard)
-                .with_context(|| format!("MEDIA_DIR {}", config.media_dir.display()))?,
-        };
+        let media = media_store(&config)?;
         tracing::info!(store = media.kind, "uploaded images");
         let services = Services {
             media,
@@ -550,6 +552,7 @@ impl Application {
                 public_url: config.public_url.clone(),
                 currency: config.currency,
                 lookup: services::orders::LookupLimits::default(),
+                import_fetch: config.import_fetch.clone(),
             }),
         };
         let change_listener = Box::pin(
@@ -626,4 +629,15 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// The store of uploaded images the configuration names: an S3-compatible bucket, else a
+/// folder on disk.
+pub fn media_store(config: &Config) -> anyhow::Result<services::media::MediaStore> {
+    Ok(match &config.media_s3 {
+        Some(s3) => services::media::MediaStore::s3(s3, &config.media_guard)
+            .map_err(|e| anyhow::anyhow!("MEDIA_S3_*: {e}"))?,
+        None => services::media::MediaStore::disk(&config.media_dir, &config.media_guard)
+            .with_context(|| format!("MEDIA_DIR {}", config.media_dir.display()))?,
+    })
 }

@@ -38,6 +38,23 @@ enum Command {
     /// Check that every variant's stock on hand is the sum of its stock movements (exits
     /// with 1, listing them, when one is not).
     CheckStock,
+    /// Check a Shopify product CSV and tell what importing it would do (nothing is
+    /// written without --apply).
+    Import {
+        /// The CSV file (Shopify's product format).
+        file: std::path::PathBuf,
+        /// Write it: one transaction up to 10,000 rows, else batches of 1,000.
+        #[arg(long)]
+        apply: bool,
+        /// Fetch the images its Image Src columns name (otherwise they are listed).
+        #[arg(long)]
+        fetch_images: bool,
+    },
+    /// Write the whole catalog as a Shopify product CSV.
+    Export {
+        /// Where to write it ("-" for standard output).
+        file: std::path::PathBuf,
+    },
     /// Make an account an owner (every admin right), creating it if needed.
     CreateAdmin {
         /// E-mail address of the account.
@@ -66,6 +83,12 @@ async fn main() -> ExitCode {
         Command::Seed { products } => load_seed(config, products).await,
         Command::Reindex => reindex(config).await,
         Command::CheckStock => check_stock(config).await,
+        Command::Import {
+            file,
+            apply,
+            fetch_images,
+        } => import(config, &file, apply, fetch_images).await,
+        Command::Export { file } => export(config, &file).await,
         Command::CreateAdmin {
             email,
             password_stdin,
@@ -137,6 +160,129 @@ async fn check_stock(config: Config) -> anyhow::Result<()> {
             wrong.len()
         )
     }
+}
+
+async fn import(
+    config: Config,
+    file: &std::path::Path,
+    apply: bool,
+    fetch_images: bool,
+) -> anyhow::Result<()> {
+    use services::catalog::{ImageFetching, ImportOptions};
+    let size = std::fs::metadata(file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+        .len();
+    if size > domain::import::MAX_FILE_BYTES as u64 {
+        anyhow::bail!(
+            "{} is {} MB: an import file is at most {} MB",
+            file.display(),
+            size / 1_048_576,
+            domain::import::MAX_FILE_BYTES / 1_048_576
+        );
+    }
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let pool = connect_postgres(&config).await?;
+    services::MIGRATOR.run(&pool).await?;
+    let catalog = CatalogService::new(pool, config.currency);
+    let store = if fetch_images {
+        Some(server::media_store(&config)?)
+    } else {
+        None
+    };
+    let options = ImportOptions {
+        public_url: &config.public_url,
+        images: store.as_ref().map(|store| ImageFetching {
+            store,
+            policy: config.import_fetch.clone(),
+        }),
+    };
+    let actor = services::audit::Actor::command_line();
+    let started = std::time::Instant::now();
+    let report = if apply {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "importing {bar:40.cyan/blue} {pos}/{len} batches ({elapsed})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let shown = bar.clone();
+        let progress = move |done: usize, total: usize| {
+            shown.set_length(total as u64);
+            shown.set_position(done as u64);
+        };
+        let report = catalog
+            .import_apply(&actor, &bytes, &options, &progress)
+            .await?;
+        bar.finish_and_clear();
+        report
+    } else {
+        catalog.import_dry_run(&actor, &bytes, &options).await?
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    for p in &report.problems {
+        println!("{p}");
+    }
+    if report.more_problems > 0 {
+        println!("… and {} more bad rows", report.more_problems);
+    }
+    for p in report.planned.iter().filter(|p| !p.changes.is_empty()) {
+        println!(
+            "{} ({}): {}",
+            p.handle,
+            p.outcome.label(),
+            p.changes.join("; ")
+        );
+    }
+    for c in &report.new_categories {
+        println!("new category: {c}");
+    }
+    for i in &report.images_to_upload {
+        println!(
+            "image to upload, line {} ({}): {} ({})",
+            i.line, i.handle, i.url, i.reason
+        );
+    }
+    println!("{}", report.summary());
+    println!(
+        "{} rows in {seconds:.2} s ({:.0} rows/s){}",
+        report.rows,
+        report.rows as f64 / seconds.max(1e-9),
+        if report.applied {
+            format!(
+                ", {} batches, {} images fetched",
+                report.batches, report.images_fetched
+            )
+        } else if report.has_problems() {
+            String::new()
+        } else {
+            "; nothing written (add --apply)".to_owned()
+        }
+    );
+    if report.has_problems() {
+        anyhow::bail!(
+            "{} bad rows: fix them, then import the file again",
+            report.problems.len() + report.more_problems
+        );
+    }
+    Ok(())
+}
+
+async fn export(config: Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let pool = connect_postgres(&config).await?;
+    services::MIGRATOR.run(&pool).await?;
+    let catalog = CatalogService::new(pool, config.currency);
+    let bytes = catalog
+        .export_csv(&services::audit::Actor::command_line(), &config.public_url)
+        .await?;
+    if file.as_os_str() == "-" {
+        use std::io::Write as _;
+        std::io::stdout().write_all(&bytes)?;
+    } else {
+        std::fs::write(file, &bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        eprintln!("wrote {} ({} bytes)", file.display(), bytes.len());
+    }
+    Ok(())
 }
 
 async fn reindex(config: Config) -> anyhow::Result<()> {

@@ -150,6 +150,189 @@ pub async fn customer_export(
     }
 }
 
+/// `GET /admin/products/export.csv`: the whole catalog as a Shopify product CSV.
+pub async fn catalog_export(
+    State(state): State<AppState>,
+    axum::Extension(ip): axum::Extension<app::ClientIp>,
+    session: tower_sessions::Session,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let refuse = |e: app::error::AppError| {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, e.to_string()).into_response()
+    };
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return refuse(app::error::AppError::Forbidden(
+            "Exports open only from the shop's own admin pages.".into(),
+        ));
+    }
+    let actor = match app::staff_actor(&session, &state.services.auth, &ip.0).await {
+        Ok(actor) => actor,
+        Err(e) => return refuse(e),
+    };
+    match state
+        .services
+        .catalog
+        .export_csv(&actor, &state.services.settings.public_url)
+        .await
+    {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"products.csv\"".to_owned(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => refuse(e.into()),
+    }
+}
+
+/// `POST /admin/imports`: a multipart upload (`file`, `fetch_images`) of a
+/// Shopify product CSV, checked (a dry run, nothing written) and kept as an import run. A
+/// browser is sent to the run's page; any other caller gets the report (201, or 422 when
+/// the file has bad rows).
+pub async fn import_upload(
+    State(state): State<AppState>,
+    axum::Extension(ip): axum::Extension<app::ClientIp>,
+    session: tower_sessions::Session,
+    headers: axum::http::HeaderMap,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let refuse = |status: StatusCode, code: &str, message: String| {
+        if browser {
+            (
+                StatusCode::SEE_OTHER,
+                [(
+                    header::LOCATION,
+                    format!("/admin/products/import?error={code}"),
+                )],
+            )
+                .into_response()
+        } else {
+            (status, Json(serde_json::json!({ "message": message }))).into_response()
+        }
+    };
+    let actor = match app::staff_actor(&session, &state.services.auth, &ip.0).await {
+        Ok(actor) => actor,
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
+            return (status, e.to_string()).into_response();
+        }
+    };
+    // Before the (large) body is read.
+    if let Err(refused) = actor.require(domain::staff::Permission::Catalog) {
+        return (StatusCode::FORBIDDEN, refused.to_string()).into_response();
+    }
+    let too_big = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-big",
+            format!(
+                "An import file is at most {} MB.",
+                domain::import::MAX_FILE_BYTES / 1_048_576
+            ),
+        )
+    };
+    let cut = || {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "no-file",
+            "Send the CSV as a form upload (multipart/form-data) with a file.".into(),
+        )
+    };
+    let mut multipart = match multipart {
+        Ok(m) => m,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_big(),
+        Err(_) => return cut(),
+    };
+    let (mut file, mut name, mut fetch_images) = (None::<Vec<u8>>, String::new(), false);
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let field_name = field.name().unwrap_or_default().to_owned();
+                if field_name == "file" {
+                    name = field.file_name().unwrap_or_default().to_owned();
+                }
+                match field.bytes().await {
+                    Ok(bytes) if field_name == "file" => file = Some(bytes.to_vec()),
+                    Ok(bytes) if field_name == "fetch_images" => {
+                        fetch_images = matches!(&bytes[..], b"on" | b"true" | b"1")
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_big(),
+                    Err(_) => return cut(),
+                }
+            }
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_big(),
+            Err(_) => return cut(),
+        }
+    }
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "no-file",
+            "Choose a CSV file to import.".into(),
+        );
+    };
+    let settings = &state.services.settings;
+    let options = services::catalog::ImportOptions {
+        public_url: &settings.public_url,
+        images: fetch_images.then(|| services::catalog::ImageFetching {
+            store: &state.services.media,
+            policy: settings.import_fetch.clone(),
+        }),
+    };
+    let catalog = &state.services.catalog;
+    let checked = catalog
+        .import_check(&actor, &name, file, fetch_images, &options)
+        .await;
+    match checked {
+        Ok(id) if browser => (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("/admin/imports/{id}"))],
+        )
+            .into_response(),
+        Ok(id) => match catalog.import_run(&actor, id).await {
+            Ok(run) => {
+                let status = if run.report.has_problems() {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::CREATED
+                };
+                (
+                    status,
+                    Json(serde_json::json!({ "id": id, "report": run.report })),
+                )
+                    .into_response()
+            }
+            Err(e) => {
+                let e = app::error::AppError::from(e);
+                let status =
+                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                (status, e.to_string()).into_response()
+            }
+        },
+        Err(e) => {
+            let e = app::error::AppError::from(e);
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            refuse(status, "failed", e.to_string())
+        }
+    }
+}
+
 /// A product's or category's old web address (its slug changed): a 301 to where it is
 /// now. Asked only when the page itself is not found, so a live page never waits on it.
 pub async fn old_addresses(

@@ -70,7 +70,7 @@ impl Actor {
 
     /// What the log stores as the actor: staff by id (the screen shows their e-mail as
     /// it is now, so nothing personal is kept in the append-only log); else the label.
-    fn stored_label(&self) -> String {
+    pub(crate) fn stored_label(&self) -> String {
         match self.user_id {
             Some(id) => format!("staff #{id}"),
             None => self.label.clone(),

@@ -126,6 +126,8 @@ async fn fetch_inner(url: &str, policy: &FetchPolicy) -> Result<Vec<u8>, FetchEr
         let host = url.host_str().unwrap_or_default().to_owned();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the host itself, past the address checked here.
+            .no_proxy()
             .timeout(policy.timeout)
             .resolve(&host, addr)
             .user_agent("Emporium catalog import")

@@ -62,6 +62,8 @@ pub struct ShopSettings {
     pub public_url: String,
     pub currency: domain::Currency,
     pub lookup: orders::LookupLimits,
+    /// What the CSV import may fetch images from.
+    pub import_fetch: fetch::FetchPolicy,
 }
 
 /// Embedded migrations, run by `server migrate`, `server serve` and the tests.

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod categories;
 pub mod customers;
 pub mod dashboard;
+pub mod import;
 pub mod invite;
 pub mod orders;
 pub mod product_edit;

@@ -107,6 +107,7 @@ pub fn AdminProductsPage() -> impl IntoView {
                 <p class="text-sm text-stone-600">"Products the shop sells, with their variants. Archived products are hidden from the shop and kept for the orders that refer to them."</p>
                 <div class="flex gap-2">
                     <a href="/admin/categories" class="btn-secondary">"Categories"</a>
+                    <a href="/admin/products/import" class="btn-secondary" data-testid="import-products">"Import or export CSV"</a>
                     <a href="/admin/products/new" class="btn-primary" data-testid="new-product">"New product"</a>
                 </div>
             </div>

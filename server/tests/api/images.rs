@@ -6,7 +6,7 @@ use crate::helpers::TestApp;
 use domain::Role;
 
 /// A PNG of `width` x `height` in two colours.
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     use image::ImageEncoder;
     let mut pixels = Vec::with_capacity((width * height * 3) as usize);
     for y in 0..height {

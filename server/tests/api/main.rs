@@ -8,6 +8,7 @@ mod customers;
 mod headers;
 mod helpers;
 mod images;
+mod import;
 mod orders;
 mod payments;
 mod search;

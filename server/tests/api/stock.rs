@@ -263,7 +263,11 @@ async fn staff_adjust_stock_and_thresholds_on_the_stock_screens() {
         page.body.contains("pallet 7"),
         "the movement's note is in the history"
     );
-    assert!(page.body.contains("Received"));
+    assert_eq!(
+        page.texts("movement-reason").first().map(String::as_str),
+        Some("Received"),
+        "the newest movement"
+    );
     assert!(page.body.contains("cat@shop.test"), "who made it");
     assert!(page.body.contains("Low stock"));
     let low = app.visit(&catalog, "/admin/stock").await;

@@ -193,7 +193,7 @@ fn clean_fields(f: &ProductFields) -> Result<CleanFields, FieldError> {
 }
 
 /// A SKU made from a product's slug and a variant's option values: `LINEN-SHIRT-RED-M`.
-fn sku_for(slug: &str, values: &[String]) -> String {
+pub(super) fn sku_for(slug: &str, values: &[String]) -> String {
     let mut raw = slug.to_owned();
     for v in values {
         raw.push('-');
@@ -223,7 +223,7 @@ fn sku_for(slug: &str, values: &[String]) -> String {
 
 /// What a made-up name must not share with another: a variant's SKU, a product's slug.
 #[derive(Debug, Clone, Copy)]
-enum Unique {
+pub(super) enum Unique {
     Sku,
     Slug,
 }
@@ -231,7 +231,7 @@ enum Unique {
 /// `base`, or `base-2`, `base-3`… whichever nothing has yet (nor one of `taken`); a slug
 /// is not one that is some product's old address either. `base` is cut to leave room for
 /// the suffix within the column's length.
-async fn first_free(
+pub(super) async fn first_free(
     conn: &mut PgConnection,
     unique: Unique,
     base: &str,
@@ -284,7 +284,7 @@ async fn first_free(
 }
 
 /// A unique-constraint or foreign-key failure told in words; other errors as they are.
-fn constraint_error(e: sqlx::Error) -> CatalogError {
+pub(super) fn constraint_error(e: sqlx::Error) -> CatalogError {
     if let sqlx::Error::Database(db) = &e {
         match db.constraint() {
             Some("products_slug_key") => {

@@ -377,6 +377,6 @@ impl CatalogService {
     }
 }
 
-async fn forget(store: &MediaStore, keys: &[String]) {
+pub(super) async fn forget(store: &MediaStore, keys: &[String]) {
     store.forget(keys).await;
 }

@@ -100,9 +100,11 @@ impl CatalogService {
     ) -> Result<i32, CatalogError> {
         actor.require(Permission::Catalog)?;
         let note = note.trim();
-        if note.chars().count() > 500 || domain::text::has_control_chars(note) {
+        // 400, so a count's own words in front ("Counted 12; the form showed 10. ") still
+        // fit the column's 500.
+        if note.chars().count() > 400 || domain::text::has_control_chars(note) {
             return Err(
-                FieldError::new("note", "A note is at most 500 characters of text.").into(),
+                FieldError::new("note", "A note is at most 400 characters of text.").into(),
             );
         }
         let reason = match adjustment {
@@ -135,10 +137,12 @@ impl CatalogService {
             }
             Adjustment::Delta(_) => note.to_owned(),
         };
+        // Staff by id, as in the audit log (the history shows their e-mail while they exist).
+        let by = actor.stored_label();
         let cause = crate::stock::Cause {
             actor_id: actor.user_id,
             note: &note_text,
-            ..crate::stock::Cause::new(reason, &actor.label)
+            ..crate::stock::Cause::new(reason, &by)
         };
         let moved = crate::stock::apply(&mut tx, &[(v.id, delta)], &cause).await?;
         let Some(after) = moved.first() else {

@@ -926,11 +926,11 @@ impl OrderService {
                 .iter()
                 .map(|l| (l.variant_id, l.quantity))
                 .collect();
-            let by = actor.map_or("system", |a| a.label.as_str());
+            let by = actor.map_or_else(|| "system".to_owned(), Actor::stored_label);
             let restock = crate::stock::Cause {
                 order_id: Some(row.id),
                 actor_id: actor.and_then(|a| a.user_id),
-                ..crate::stock::Cause::new(domain::stock::StockReason::Cancellation, by)
+                ..crate::stock::Cause::new(domain::stock::StockReason::Cancellation, &by)
             };
             crate::stock::apply(&mut tx, &back, &restock).await?;
             // Back in stock: every instance's caches and search index hear of it, through
