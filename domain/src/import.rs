@@ -210,15 +210,6 @@ pub struct ImportRun {
     pub created_at: String,
 }
 
-/// How many batches a file of `rows` rows is applied in.
-pub fn batch_count(rows: usize) -> usize {
-    if rows <= SINGLE_TRANSACTION_ROWS {
-        1
-    } else {
-        rows.div_ceil(BATCH_ROWS)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,8 +228,6 @@ mod tests {
             "line 2, Variant Price: bad".to_owned()
         );
         assert_eq!(RowProblem::new(7, "", "x").to_string(), "line 7: x");
-        assert_eq!(batch_count(10_000), 1);
-        assert_eq!(batch_count(10_001), 11);
     }
 
     #[test]

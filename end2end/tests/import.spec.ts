@@ -4,14 +4,15 @@ import { createOwner, setUpTwoFactor, signIn } from "./admin";
 const HEADER =
   "Handle,Title,Body (HTML),Vendor,Type,Tags,Published,Option1 Name,Option1 Value,Option2 Name,Option2 Value,Variant SKU,Variant Inventory Qty,Variant Price,Status";
 
-/// A small Shopify product CSV: a jug in two sizes and a bowl with no options. `jugPrice`
-/// is the second jug's price (a negative one is the bad row).
+/// A small Shopify product CSV: a jug in two sizes and a bowl with no options, under the
+/// demo's Home & Living (so the shop's top menu, which other tests read, stays as it is).
+/// `jugPrice` is the second jug's price (a negative one is the bad row).
 function csv(run: string, jugPrice: string): string {
   return [
     HEADER,
-    `pw-jug-${run},Harbour jug ${run},<p>Stoneware.</p>,Quay,Kitchen > Jugs,,TRUE,Size,Small,,,PW-JUG-S-${run},4,18.00,active`,
+    `pw-jug-${run},Harbour jug ${run},<p>Stoneware.</p>,Quay,Home & Living > Harbour ${run},,TRUE,Size,Small,,,PW-JUG-S-${run},4,18.00,active`,
     `pw-jug-${run},,,,,,,,Large,,,PW-JUG-L-${run},2,${jugPrice},`,
-    `pw-bowl-${run},Harbour bowl ${run},,Quay,Kitchen,,TRUE,Title,Default Title,,,PW-BOWL-${run},9,11.50,active`,
+    `pw-bowl-${run},Harbour bowl ${run},,Quay,Home & Living,,TRUE,Title,Default Title,,,PW-BOWL-${run},9,11.50,active`,
   ].join("\n");
 }
 

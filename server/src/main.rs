@@ -195,6 +195,7 @@ async fn import(
             store,
             policy: config.import_fetch.clone(),
         }),
+        batching: services::catalog::Batching::default(),
     };
     let actor = services::audit::Actor::command_line();
     let started = std::time::Instant::now();

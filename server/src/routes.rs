@@ -121,21 +121,9 @@ pub async fn customer_export(
     session: tower_sessions::Session,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let refuse = |e: app::error::AppError| {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, e.to_string()).into_response()
-    };
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
-    {
-        return refuse(app::error::AppError::Forbidden(
-            "Exports open only from the shop's own admin pages.".into(),
-        ));
-    }
-    let actor = match app::staff_actor(&session, &state.services.auth, &ip.0).await {
+    let actor = match download_actor(&state, &ip.0, &session, &headers).await {
         Ok(actor) => actor,
-        Err(e) => return refuse(e),
+        Err(refused) => return refused,
     };
     match state.services.customers.export(&actor, id).await {
         Ok(data) => (
@@ -146,8 +134,35 @@ pub async fn customer_export(
             Json(data),
         )
             .into_response(),
-        Err(e) => refuse(e.into()),
+        Err(e) => refusal(e.into()),
     }
+}
+
+/// An error as its status and sentence.
+fn refusal(e: app::error::AppError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, e.to_string()).into_response()
+}
+
+/// The member of staff asking for an export, or the answer refusing it: exports open only
+/// from the shop's own admin pages (a link on another site cannot start one).
+async fn download_actor(
+    state: &AppState,
+    ip: &str,
+    session: &tower_sessions::Session,
+    headers: &axum::http::HeaderMap,
+) -> Result<services::audit::Actor, Response> {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return Err(refusal(app::error::AppError::Forbidden(
+            "Exports open only from the shop's own admin pages.".into(),
+        )));
+    }
+    app::staff_actor(session, &state.services.auth, ip)
+        .await
+        .map_err(refusal)
 }
 
 /// `GET /admin/products/export.csv`: the whole catalog as a Shopify product CSV.
@@ -157,21 +172,9 @@ pub async fn catalog_export(
     session: tower_sessions::Session,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let refuse = |e: app::error::AppError| {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, e.to_string()).into_response()
-    };
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
-    {
-        return refuse(app::error::AppError::Forbidden(
-            "Exports open only from the shop's own admin pages.".into(),
-        ));
-    }
-    let actor = match app::staff_actor(&session, &state.services.auth, &ip.0).await {
+    let actor = match download_actor(&state, &ip.0, &session, &headers).await {
         Ok(actor) => actor,
-        Err(e) => return refuse(e),
+        Err(refused) => return refused,
     };
     match state
         .services
@@ -190,7 +193,7 @@ pub async fn catalog_export(
             bytes,
         )
             .into_response(),
-        Err(e) => refuse(e.into()),
+        Err(e) => refusal(e.into()),
     }
 }
 
@@ -293,6 +296,7 @@ pub async fn import_upload(
             store: &state.services.media,
             policy: settings.import_fetch.clone(),
         }),
+        batching: services::catalog::Batching::default(),
     };
     let catalog = &state.services.catalog;
     let checked = catalog
@@ -317,12 +321,7 @@ pub async fn import_upload(
                 )
                     .into_response()
             }
-            Err(e) => {
-                let e = app::error::AppError::from(e);
-                let status =
-                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                (status, e.to_string()).into_response()
-            }
+            Err(e) => refusal(e.into()),
         },
         Err(e) => {
             let e = app::error::AppError::from(e);

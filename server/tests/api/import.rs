@@ -8,7 +8,7 @@ use crate::helpers::TestApp;
 use domain::import::Outcome;
 use domain::Role;
 use services::audit::Actor;
-use services::catalog::{ImageFetching, ImportOptions};
+use services::catalog::{Batching, ImageFetching, ImportOptions};
 
 const HEADER: &str = "Handle,Title,Body (HTML),Vendor,Type,Tags,Published,Option1 Name,Option1 Value,Option2 Name,Option2 Value,Option3 Name,Option3 Value,Variant SKU,Variant Grams,Variant Inventory Qty,Variant Price,Variant Compare At Price,Variant Barcode,Image Src,Image Position,Image Alt Text,SEO Title,SEO Description,Status";
 
@@ -96,6 +96,7 @@ fn options(public_url: &str) -> ImportOptions<'_> {
     ImportOptions {
         public_url,
         images: None,
+        batching: Batching::default(),
     }
 }
 
@@ -426,6 +427,85 @@ async fn bad_rows_are_told_by_line_and_column_and_nothing_is_applied() {
     assert_eq!(shown.texts("import-problem").len(), 6, "{}", shown.body);
 }
 
+#[tokio::test]
+async fn a_large_file_commits_batch_by_batch_and_a_run_after_a_failure_finishes_the_rest() {
+    let app = TestApp::spawn_with(|c| c.event_worker = false).await;
+    let catalog = &app.services.catalog;
+    let actor = Actor::command_line();
+    let file = shop_file("https://images.example.com").into_bytes();
+    // Batches as a file of more than 10,000 rows gets them, at this file's scale: the
+    // shirt's 4 rows in one (a product is never split), the mug in the next.
+    let small = ImportOptions {
+        batching: Batching {
+            single_transaction_rows: 2,
+            batch_rows: 2,
+        },
+        ..options(&app.base)
+    };
+    let dry = catalog
+        .import_dry_run(&actor, &file, &small)
+        .await
+        .expect("dry run");
+    assert_eq!(dry.batches, 2);
+    // The mug's batch fails (as a lost connection or a full disk would).
+    let pool = app.pool().await;
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_mug() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'disk full'; END $$;
+         CREATE TRIGGER refuse_mug BEFORE INSERT ON products FOR EACH ROW
+         WHEN (NEW.slug = 'imported-mug') EXECUTE FUNCTION refuse_mug();",
+    )
+    .execute(&pool)
+    .await
+    .expect("trigger");
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |done: usize, total: usize| seen.lock().expect("lock").push((done, total));
+    let failed = catalog.import_apply(&actor, &file, &small, &progress).await;
+    assert!(failed.is_err(), "the second batch fails");
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        vec![(1, 2)],
+        "the first batch committed"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM products WHERE slug LIKE 'imported-%'"
+        )
+        .await,
+        1
+    );
+    sqlx::raw_sql("DROP TRIGGER refuse_mug ON products")
+        .execute(&pool)
+        .await
+        .expect("drop trigger");
+
+    let again = catalog
+        .import_apply(&actor, &file, &small, &no_progress)
+        .await
+        .expect("run again");
+    assert!(again.applied);
+    assert_eq!(
+        (again.created, again.already_imported),
+        (1, 1),
+        "{:?}",
+        again.planned
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM products WHERE slug LIKE 'imported-%'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM stock_movements m JOIN variants v ON v.id = m.variant_id WHERE v.sku LIKE 'IMP-%'").await,
+        4,
+        "each variant with stock moved once (one shirt has none)"
+    );
+}
+
 /// A local HTTP server with two PNGs: `(address, requests served)`.
 async fn image_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use axum::response::IntoResponse as _;
@@ -479,6 +559,7 @@ async fn images_are_fetched_only_when_allowed_and_only_once() {
                     store: &app.services.media,
                     policy: services::fetch::FetchPolicy::default(),
                 }),
+                batching: Batching::default(),
             },
             &no_progress,
         )
@@ -511,6 +592,7 @@ async fn images_are_fetched_only_when_allowed_and_only_once() {
                 ..Default::default()
             },
         }),
+        batching: Batching::default(),
     };
     let fetched = catalog
         .import_apply(&actor, &file, &allowed, &no_progress)

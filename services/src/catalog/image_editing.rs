@@ -80,6 +80,32 @@ pub(super) async fn store_image(
     })
 }
 
+/// Records a stored image at the end of the product's gallery; `source_url` is where an
+/// imported image was fetched from.
+pub(super) async fn record_image(
+    conn: &mut sqlx::PgConnection,
+    product_id: i64,
+    image: &StoredImage,
+    alt: &str,
+    source_url: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO product_images (product_id, url, alt, position, storage_key, widths, source_url)
+           VALUES ($1, $2, $3,
+                   COALESCE((SELECT max(position) + 1 FROM product_images WHERE product_id = $1), 0),
+                   $4, $5, $6)
+           RETURNING id"#,
+        product_id,
+        image.url,
+        alt,
+        image.key,
+        &image.widths,
+        source_url
+    )
+    .fetch_one(conn)
+    .await
+}
+
 impl CatalogService {
     /// Adds an uploaded image to the end of the product's gallery.
     pub async fn add_image(
@@ -105,27 +131,14 @@ impl CatalogService {
             return Err(CatalogError::NotFound("product").into());
         }
         let image = store_image(store, product_id, bytes).await?;
-        let (prepared, key, widths, stored) =
-            (&image.prepared, &image.key, &image.widths, &image.stored);
+        let (prepared, stored) = (&image.prepared, &image.stored);
+
         let saved = async {
             let mut tx = self.pool.begin().await?;
             actor
                 .confirm::<CatalogError>(&mut tx, Permission::Catalog)
                 .await?;
-            let id = sqlx::query_scalar!(
-                r#"INSERT INTO product_images (product_id, url, alt, position, storage_key, widths)
-                   VALUES ($1, $2, $3,
-                           COALESCE((SELECT max(position) + 1 FROM product_images WHERE product_id = $1), 0),
-                           $4, $5)
-                   RETURNING id"#,
-                product_id,
-                image.url,
-                alt,
-                key,
-                widths
-            )
-            .fetch_one(&mut *tx)
-            .await?;
+            let id = record_image(&mut tx, product_id, &image, &alt, None).await?;
             audit::record(
                 &mut tx,
                 actor,

@@ -15,8 +15,8 @@ use crate::audit::{self, Actor, Changes};
 use crate::fetch::{self, FetchPolicy};
 use crate::media::MediaStore;
 use domain::import::{
-    batch_count, ImageToUpload, ImportReport, ImportRun, ImportState, Outcome, PlannedProduct,
-    RowProblem, BATCH_ROWS, SINGLE_TRANSACTION_ROWS,
+    ImageToUpload, ImportReport, ImportRun, ImportState, Outcome, PlannedProduct, RowProblem,
+    BATCH_ROWS, SINGLE_TRANSACTION_ROWS,
 };
 use domain::staff::Permission;
 use domain::stock::StockReason;
@@ -38,6 +38,24 @@ pub struct ImportOptions<'a> {
     pub public_url: &'a str,
     /// `None`: images not yet in the catalog are listed for the merchant to upload.
     pub images: Option<ImageFetching<'a>>,
+    pub batching: Batching,
+}
+
+/// How many rows a file may have to be applied in one transaction, and the size of the
+/// batches a larger one is applied in (smaller in tests, to see batches at work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    pub single_transaction_rows: usize,
+    pub batch_rows: usize,
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Self {
+            single_transaction_rows: SINGLE_TRANSACTION_ROWS,
+            batch_rows: BATCH_ROWS,
+        }
+    }
 }
 
 /// Told after each batch commits: (batches done, batches in all).
@@ -70,45 +88,32 @@ struct Known {
     categories: Vec<(i64, Option<i64>, String)>,
 }
 
+/// A product as the database has it, with its variants (archived ones too) and images.
 #[derive(Debug)]
 struct KnownProduct {
-    id: i64,
-    name: String,
-    description: String,
-    brand: String,
-    category_id: i64,
-    tags: Vec<String>,
-    published: bool,
-    archived: bool,
-    option_names: Vec<String>,
-    seo_title: String,
-    seo_description: String,
+    row: ProductRow,
     variants: Vec<KnownVariant>,
     images: Vec<KnownImage>,
 }
 
-#[derive(Debug)]
-struct KnownVariant {
-    id: i64,
-    sku: String,
-    option_values: Vec<String>,
-    price_minor: i64,
-    compare_at_minor: Option<i64>,
-    weight_grams: Option<i32>,
-    barcode: String,
-    stock: i32,
-    position: i32,
-    archived: bool,
+impl std::ops::Deref for KnownProduct {
+    type Target = ProductRow;
+
+    fn deref(&self) -> &ProductRow {
+        &self.row
+    }
 }
 
 #[derive(Debug)]
 struct KnownImage {
     id: i64,
+    product_id: i64,
     url: String,
     source_url: Option<String>,
     alt: String,
 }
 
+#[derive(Debug)]
 struct ProductRow {
     id: i64,
     slug: String,
@@ -124,7 +129,8 @@ struct ProductRow {
     seo_description: String,
 }
 
-struct VariantRow {
+#[derive(Debug)]
+struct KnownVariant {
     id: i64,
     product_id: i64,
     sku: String,
@@ -203,9 +209,9 @@ async fn load(
         .await?
     };
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let variants: Vec<VariantRow> = if lock {
+    let variants: Vec<KnownVariant> = if lock {
         sqlx::query_as!(
-            VariantRow,
+            KnownVariant,
             r#"SELECT id, product_id, sku, option_values, price_minor, compare_at_minor, weight_grams,
                       barcode, stock_on_hand, position, archived_at IS NOT NULL AS "archived!"
                FROM variants WHERE product_id = ANY($1) ORDER BY id FOR UPDATE"#,
@@ -215,7 +221,7 @@ async fn load(
         .await?
     } else {
         sqlx::query_as!(
-            VariantRow,
+            KnownVariant,
             r#"SELECT id, product_id, sku, option_values, price_minor, compare_at_minor, weight_grams,
                       barcode, stock_on_hand, position, archived_at IS NOT NULL AS "archived!"
                FROM variants WHERE product_id = ANY($1) ORDER BY id"#,
@@ -224,7 +230,8 @@ async fn load(
         .fetch_all(&mut *conn)
         .await?
     };
-    let images = sqlx::query!(
+    let images = sqlx::query_as!(
+        KnownImage,
         "SELECT id, product_id, url, source_url, alt FROM product_images
          WHERE product_id = ANY($1) ORDER BY position, id",
         &ids
@@ -253,25 +260,13 @@ async fn load(
         .fetch_all(&mut *conn)
         .await?;
 
-    let mut slug_of: HashMap<i64, String> = HashMap::new();
     let mut by_id: HashMap<i64, KnownProduct> = rows
         .into_iter()
-        .map(|r| {
-            slug_of.insert(r.id, r.slug);
+        .map(|row| {
             (
-                r.id,
+                row.id,
                 KnownProduct {
-                    id: r.id,
-                    name: r.name,
-                    description: r.description,
-                    brand: r.brand,
-                    category_id: r.category_id,
-                    tags: r.tags,
-                    published: r.published,
-                    archived: r.archived,
-                    option_names: r.option_names,
-                    seo_title: r.seo_title,
-                    seo_description: r.seo_description,
+                    row,
                     variants: Vec::new(),
                     images: Vec::new(),
                 },
@@ -280,36 +275,15 @@ async fn load(
         .collect();
     for v in variants {
         if let Some(p) = by_id.get_mut(&v.product_id) {
-            p.variants.push(KnownVariant {
-                id: v.id,
-                sku: v.sku,
-                option_values: v.option_values,
-                price_minor: v.price_minor,
-                compare_at_minor: v.compare_at_minor,
-                weight_grams: v.weight_grams,
-                barcode: v.barcode,
-                stock: v.stock_on_hand,
-                position: v.position,
-                archived: v.archived,
-            });
+            p.variants.push(v);
         }
     }
     for i in images {
         if let Some(p) = by_id.get_mut(&i.product_id) {
-            p.images.push(KnownImage {
-                id: i.id,
-                url: i.url,
-                source_url: i.source_url,
-                alt: i.alt,
-            });
+            p.images.push(i);
         }
     }
-    let mut products_by_slug = HashMap::new();
-    for (id, p) in by_id {
-        if let Some(slug) = slug_of.remove(&id) {
-            products_by_slug.insert(slug, p);
-        }
-    }
+    let products_by_slug = by_id.into_values().map(|p| (p.slug.clone(), p)).collect();
     Ok(Known {
         products: products_by_slug,
         sku_owner: owners
@@ -547,11 +521,11 @@ fn plan<'a>(
                 if k.archived {
                     differ(format!("{name} back on sale"));
                 }
-                stock_delta = v.stock.map_or(0, |q| q - k.stock);
+                stock_delta = v.stock.map_or(0, |q| q - k.stock_on_hand);
                 if stock_delta != 0 {
                     changes.push(format!(
                         "stock of {name}: {} → {}",
-                        k.stock,
+                        k.stock_on_hand,
                         v.stock.unwrap_or_default()
                     ));
                 }
@@ -684,15 +658,15 @@ struct Checked<'a> {
 }
 
 /// Splits products into the batches an apply commits: all of them when the file is small.
-fn batches(products: &[CsvProduct], rows: usize) -> Vec<Vec<&CsvProduct>> {
-    if rows <= SINGLE_TRANSACTION_ROWS {
+fn batches(products: &[CsvProduct], rows: usize, batching: Batching) -> Vec<Vec<&CsvProduct>> {
+    if rows <= batching.single_transaction_rows {
         return vec![products.iter().collect()];
     }
     let mut out: Vec<Vec<&CsvProduct>> = Vec::new();
     let mut current: Vec<&CsvProduct> = Vec::new();
     let mut in_current = 0;
     for p in products {
-        if in_current > 0 && in_current + p.rows > BATCH_ROWS {
+        if in_current > 0 && in_current + p.rows > batching.batch_rows {
             out.push(std::mem::take(&mut current));
             in_current = 0;
         }
@@ -769,7 +743,7 @@ impl CatalogService {
         for p in &parsed.problems {
             report.problem(p.clone());
         }
-        let batches = batches(&parsed.products, parsed.rows);
+        let batches = batches(&parsed.products, parsed.rows, options.batching);
         report.batches = batches.len();
         let mut new_categories = HashSet::new();
         let mut conn = self.pool.acquire().await?;
@@ -1209,20 +1183,13 @@ impl CatalogService {
             .map_err(|e| format!("not an image the shop can use: {e}"))?;
         let saved = async {
             let mut tx = self.pool.begin().await?;
-            let id = sqlx::query_scalar!(
-                r#"INSERT INTO product_images (product_id, url, alt, position, storage_key, widths, source_url)
-                   VALUES ($1, $2, $3,
-                           COALESCE((SELECT max(position) + 1 FROM product_images WHERE product_id = $1), 0),
-                           $4, $5, $6)
-                   RETURNING id"#,
+            let id = super::image_editing::record_image(
+                &mut tx,
                 product_id,
-                image.url,
-                img.alt,
-                image.key,
-                &image.widths,
-                img.src
+                &image,
+                &img.alt,
+                Some(&img.src),
             )
-            .fetch_one(&mut *tx)
             .await?;
             audit::record(
                 &mut tx,
@@ -1254,6 +1221,37 @@ impl CatalogService {
                 super::image_editing::forget(fetching.store, &image.stored).await;
                 Err("fetched, but could not be recorded just now: run the import again".into())
             }
+        }
+    }
+}
+
+/// A row of `catalog_imports`.
+struct RunRow {
+    id: i64,
+    file_name: String,
+    rows: i32,
+    state: String,
+    fetch_images: bool,
+    batches_total: i32,
+    batches_done: i32,
+    report: serde_json::Value,
+    error: String,
+    at: String,
+}
+
+impl From<RunRow> for ImportRun {
+    fn from(r: RunRow) -> Self {
+        ImportRun {
+            id: r.id,
+            file_name: r.file_name,
+            rows: r.rows.max(0) as usize,
+            state: ImportState::parse(&r.state).unwrap_or(ImportState::Failed),
+            fetch_images: r.fetch_images,
+            batches_total: r.batches_total.max(0) as u32,
+            batches_done: r.batches_done.max(0) as u32,
+            report: serde_json::from_value(r.report).unwrap_or_default(),
+            error: r.error,
+            created_at: r.at,
         }
     }
 }
@@ -1395,7 +1393,7 @@ impl CatalogService {
             keep,
             report.rows as i32,
             fetch_images,
-            batch_count(report.rows) as i32,
+            report.batches as i32,
             serde_json::to_value(&report).unwrap_or_default(),
             actor.user_id
         )
@@ -1407,7 +1405,8 @@ impl CatalogService {
     /// An import run as its page shows it.
     pub async fn import_run(&self, actor: &Actor, id: i64) -> Result<ImportRun, CatalogError> {
         actor.require(Permission::Catalog)?;
-        let r = sqlx::query!(
+        let r = sqlx::query_as!(
+            RunRow,
             r#"SELECT id, file_name, rows, state, fetch_images, batches_total, batches_done, report,
                       error, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "at!"
                FROM catalog_imports WHERE id = $1"#,
@@ -1416,18 +1415,7 @@ impl CatalogService {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(CatalogError::NotFound("import"))?;
-        Ok(ImportRun {
-            id: r.id,
-            file_name: r.file_name,
-            rows: r.rows.max(0) as usize,
-            state: ImportState::parse(&r.state).unwrap_or(ImportState::Failed),
-            fetch_images: r.fetch_images,
-            batches_total: r.batches_total.max(0) as u32,
-            batches_done: r.batches_done.max(0) as u32,
-            report: serde_json::from_value(r.report).unwrap_or_default(),
-            error: r.error,
-            created_at: r.at,
-        })
+        Ok(r.into())
     }
 
     /// Marks a checked run as applying and hands back its file and whether to fetch its
@@ -1529,6 +1517,7 @@ impl CatalogService {
                     store: &store,
                     policy,
                 }),
+                batching: Batching::default(),
             };
             if let Err(e) = catalog.import_apply_run(&actor, id, &bytes, &options).await {
                 tracing::warn!(import = id, error = %e, "an import stopped");
@@ -1540,27 +1529,15 @@ impl CatalogService {
     /// The most recent import runs, newest first (their reports left out).
     pub async fn import_runs(&self, actor: &Actor) -> Result<Vec<ImportRun>, CatalogError> {
         actor.require(Permission::Catalog)?;
-        let rows = sqlx::query!(
-            r#"SELECT id, file_name, rows, state, fetch_images, batches_total, batches_done, error,
+        let rows = sqlx::query_as!(
+            RunRow,
+            r#"SELECT id, file_name, rows, state, fetch_images, batches_total, batches_done,
+                      '{}'::jsonb AS "report!", error,
                       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "at!"
                FROM catalog_imports ORDER BY id DESC LIMIT 20"#
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ImportRun {
-                id: r.id,
-                file_name: r.file_name,
-                rows: r.rows.max(0) as usize,
-                state: ImportState::parse(&r.state).unwrap_or(ImportState::Failed),
-                fetch_images: r.fetch_images,
-                batches_total: r.batches_total.max(0) as u32,
-                batches_done: r.batches_done.max(0) as u32,
-                report: ImportReport::default(),
-                error: r.error,
-                created_at: r.at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(ImportRun::from).collect())
     }
 }

@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 pub use editing::{description_text, sanitise_description, BULK_LIMIT};
 pub use image_editing::UploadError;
-pub use import::{file_key, ImageFetching, ImportOptions, Progress};
+pub use import::{file_key, Batching, ImageFetching, ImportOptions, Progress};
 pub use lookup::VariantSnapshot;
 pub use tree::CategoryTree;
 pub use writes::{announce_catalog, announce_change, announce_products};
