@@ -324,6 +324,36 @@ struct Plan<'a> {
     alt_updates: Vec<(i64, String)>,
 }
 
+/// A product's new variants, column by column, for one insert (-1: none, for the
+/// compare-at price and the weight).
+#[derive(Default)]
+struct NewVariants {
+    skus: Vec<String>,
+    values: [Vec<String>; 3],
+    prices: Vec<i64>,
+    positions: Vec<i32>,
+    compare_at: Vec<i64>,
+    grams: Vec<i32>,
+    barcodes: Vec<String>,
+    stock: Vec<i32>,
+}
+
+impl NewVariants {
+    fn push(&mut self, sku: &str, v: &shopify_csv::CsvVariant, position: i32, stock: i32) {
+        self.skus.push(sku.to_owned());
+        for (i, column) in self.values.iter_mut().enumerate() {
+            column.push(v.option_values.get(i).cloned().unwrap_or_default());
+        }
+        self.prices.push(v.price.amount_minor());
+        self.positions.push(position);
+        self.compare_at
+            .push(v.compare_at.map_or(-1, Money::amount_minor));
+        self.grams.push(v.grams.unwrap_or(-1));
+        self.barcodes.push(v.barcode.clone());
+        self.stock.push(stock);
+    }
+}
+
 /// `url` as an address outside the shop: its own paths under `public_url`.
 fn absolute(public_url: &str, url: &str) -> String {
     if url.starts_with('/') {
@@ -937,15 +967,20 @@ impl CatalogService {
         };
         let existing = known.products.get(&csv.handle);
         let archived = csv.status == Status::Archived;
-        let id = match existing {
+        // A new product starts at version 1; an existing one moves on below.
+        let (id, created_version) = match existing {
             None => {
-                let id = sqlx::query_scalar!(
-                    r#"INSERT INTO products (category_id, slug, name, description, brand, option_names,
+                // Its address is no longer an old address of another product.
+                let row = sqlx::query!(
+                    r#"WITH gone AS (
+                           DELETE FROM slug_redirects WHERE kind = 'product' AND old_slug = $2
+                       )
+                       INSERT INTO products (category_id, slug, name, description, brand, option_names,
                                              published, seo_title, seo_description, updated_by, tags,
                                              archived_at)
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
                                CASE WHEN $12 THEN now() END)
-                       RETURNING id"#,
+                       RETURNING id, version"#,
                     category_id,
                     csv.handle,
                     csv.title,
@@ -962,13 +997,7 @@ impl CatalogService {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(super::editing::constraint_error)?;
-                sqlx::query!(
-                    "DELETE FROM slug_redirects WHERE kind = 'product' AND old_slug = $1",
-                    csv.handle
-                )
-                .execute(&mut **tx)
-                .await?;
-                id
+                (row.id, Some(row.version))
             }
             Some(p) => {
                 if plan.product_changed {
@@ -994,7 +1023,7 @@ impl CatalogService {
                     .await
                     .map_err(super::editing::constraint_error)?;
                 }
-                p.id
+                (p.id, None)
             }
         };
         let known_variants: &[KnownVariant] = existing.map_or(&[], |p| p.variants.as_slice());
@@ -1005,6 +1034,7 @@ impl CatalogService {
             .unwrap_or(0);
         let mut skus: HashSet<String> = known_variants.iter().map(|v| v.sku.clone()).collect();
         skus.extend(named.iter().cloned());
+        let mut new = NewVariants::default();
         for step in &plan.variants {
             let v = step.csv;
             match step.existing.map(|i| &known_variants[i]) {
@@ -1043,25 +1073,41 @@ impl CatalogService {
                         }
                     };
                     skus.insert(sku.clone());
-                    let variant = sqlx::query_scalar!(
-                        r#"INSERT INTO variants (product_id, sku, option_values, price_minor, currency,
-                                                 stock_on_hand, position, compare_at_minor, weight_grams, barcode)
-                           VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9) RETURNING id"#,
-                        id,
-                        sku,
-                        &v.option_values,
-                        v.price.amount_minor(),
-                        v.price.currency().code(),
-                        position,
-                        v.compare_at.map(Money::amount_minor),
-                        v.grams,
-                        v.barcode
-                    )
-                    .fetch_one(&mut **tx)
-                    .await
-                    .map_err(super::editing::constraint_error)?;
+                    new.push(&sku, v, position, step.stock_delta);
                     position += 1;
-                    moves.push((variant, step.stock_delta));
+                }
+            }
+        }
+        if !new.skus.is_empty() {
+            // One statement for all of them (a file of new products is mostly these).
+            let made = sqlx::query!(
+                r#"INSERT INTO variants (product_id, sku, option_values, price_minor, currency,
+                                         stock_on_hand, position, compare_at_minor, weight_grams, barcode)
+                   SELECT $1, x.sku, (ARRAY[x.o1, x.o2, x.o3])[1:$2::int], x.price, $3, 0, x.pos,
+                          NULLIF(x.compare, -1), NULLIF(x.grams, -1), x.barcode
+                   FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::int[],
+                               $10::bigint[], $11::int[], $12::text[])
+                        AS x(sku, o1, o2, o3, price, pos, compare, grams, barcode)
+                   RETURNING id, sku"#,
+                id,
+                csv.option_names.len() as i32,
+                self.currency.code(),
+                &new.skus,
+                &new.values[0],
+                &new.values[1],
+                &new.values[2],
+                &new.prices,
+                &new.positions,
+                &new.compare_at,
+                &new.grams,
+                &new.barcodes
+            )
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(super::editing::constraint_error)?;
+            for m in made {
+                if let Some(i) = new.skus.iter().position(|s| *s == m.sku) {
+                    moves.push((m.id, new.stock[i]));
                 }
             }
         }
@@ -1074,14 +1120,19 @@ impl CatalogService {
             .execute(&mut **tx)
             .await?;
         }
-        let version = sqlx::query_scalar!(
-            "UPDATE products SET version = version + 1, updated_at = now(), updated_by = $2
-             WHERE id = $1 RETURNING version",
-            id,
-            actor.user_id
-        )
-        .fetch_one(&mut **tx)
-        .await?;
+        let version = match created_version {
+            Some(v) => v,
+            None => {
+                sqlx::query_scalar!(
+                    "UPDATE products SET version = version + 1, updated_at = now(), updated_by = $2
+                     WHERE id = $1 RETURNING version",
+                    id,
+                    actor.user_id
+                )
+                .fetch_one(&mut **tx)
+                .await?
+            }
+        };
         let changes = if plan.outcome == Outcome::Create {
             Changes::new()
                 .set("name", &csv.title)
@@ -1384,6 +1435,14 @@ impl CatalogService {
             .take(255)
             .collect();
         let keep = (!report.has_problems()).then_some(bytes.as_slice());
+        // Files checked long ago and never applied are not kept for ever.
+        sqlx::query!(
+            "UPDATE catalog_imports SET file = NULL
+             WHERE file IS NOT NULL AND state IN ('checked', 'failed')
+               AND updated_at < now() - interval '7 days'"
+        )
+        .execute(&self.pool)
+        .await?;
         let id = sqlx::query_scalar!(
             "INSERT INTO catalog_imports (file_sha256, file_name, file, rows, state, fetch_images,
                                           batches_total, report, created_by)

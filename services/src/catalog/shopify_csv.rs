@@ -45,6 +45,9 @@ pub const COLUMNS: &[&str] = &[
     "Status",
 ];
 
+/// The most stock a row may give a variant.
+const MAX_STOCK: i64 = 1_000_000_000;
+
 /// A product with no options has one variant, which Shopify names by this option.
 const NO_OPTION_NAME: &str = "Title";
 const NO_OPTION_VALUE: &str = "Default Title";
@@ -595,9 +598,7 @@ fn read_product(
                 None
             } else {
                 match whole(stock_text) {
-                    Some(q) if (0..=domain::stock::MAX_ADJUSTMENT as i64).contains(&q) => {
-                        Some(q as i32)
-                    }
+                    Some(q) if (0..=MAX_STOCK).contains(&q) => Some(q as i32),
                     Some(q) if q < 0 => {
                         bad(
                             line,
@@ -610,10 +611,7 @@ fn read_product(
                         bad(
                             line,
                             "Variant Inventory Qty",
-                            format!(
-                                "Stock is a whole number up to {}.",
-                                domain::stock::MAX_ADJUSTMENT
-                            ),
+                            format!("Stock is a whole number up to {MAX_STOCK}."),
                         );
                         None
                     }
