@@ -10,7 +10,7 @@ ALTER TABLE product_images
     -- The address an imported image was fetched from: the same file run again, or a file
     -- exported elsewhere with it, finds the image and does not fetch it twice.
     ADD COLUMN source_url TEXT CHECK (length(source_url) <= 2000);
-CREATE INDEX product_images_source_idx ON product_images (product_id, source_url)
+CREATE UNIQUE INDEX product_images_source_idx ON product_images (product_id, source_url)
     WHERE source_url IS NOT NULL;
 
 CREATE TABLE catalog_imports (

@@ -35,7 +35,9 @@ impl Default for FetchPolicy {
 pub enum FetchError {
     #[error("not an http or https address")]
     Scheme,
-    #[error("the address {0} is not a public one (private, loopback or reserved addresses are not fetched)")]
+    /// (The address itself is kept out of the sentence: it would tell staff how the shop's
+    /// own network resolves names.)
+    #[error("its host is not on a public address (private, loopback or reserved addresses are not fetched)")]
     NotPublic(String),
     #[error("the host could not be found")]
     Unresolved,

@@ -80,20 +80,44 @@ pub(super) async fn store_image(
     })
 }
 
+/// Locks the product an image belongs to (products before their images, as every catalog
+/// write takes them, so two writes cannot deadlock) and returns its id.
+async fn lock_image_product(
+    conn: &mut sqlx::PgConnection,
+    image_id: i64,
+) -> Result<i64, CatalogError> {
+    let product_id = sqlx::query_scalar!(
+        "SELECT product_id FROM product_images WHERE id = $1",
+        image_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(CatalogError::NotFound("image"))?;
+    sqlx::query!(
+        "SELECT id FROM products WHERE id = $1 FOR UPDATE",
+        product_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(product_id)
+}
+
 /// Records a stored image at the end of the product's gallery; `source_url` is where an
-/// imported image was fetched from.
+/// imported image was fetched from. `None` when the product has an image from that
+/// address already (two runs fetched it at once).
 pub(super) async fn record_image(
     conn: &mut sqlx::PgConnection,
     product_id: i64,
     image: &StoredImage,
     alt: &str,
     source_url: Option<&str>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"INSERT INTO product_images (product_id, url, alt, position, storage_key, widths, source_url)
            VALUES ($1, $2, $3,
                    COALESCE((SELECT max(position) + 1 FROM product_images WHERE product_id = $1), 0),
                    $4, $5, $6)
+           ON CONFLICT (product_id, source_url) WHERE source_url IS NOT NULL DO NOTHING
            RETURNING id"#,
         product_id,
         image.url,
@@ -102,7 +126,7 @@ pub(super) async fn record_image(
         &image.widths,
         source_url
     )
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await
 }
 
@@ -138,7 +162,11 @@ impl CatalogService {
             actor
                 .confirm::<CatalogError>(&mut tx, Permission::Catalog)
                 .await?;
-            let id = record_image(&mut tx, product_id, &image, &alt, None).await?;
+            let id = record_image(&mut tx, product_id, &image, &alt, None)
+                .await?
+                .ok_or(CatalogError::Clash(
+                    "The image could not be added: try again.".into(),
+                ))?;
             audit::record(
                 &mut tx,
                 actor,
@@ -200,6 +228,7 @@ impl CatalogService {
         actor
             .confirm::<CatalogError>(&mut tx, Permission::Catalog)
             .await?;
+        lock_image_product(&mut tx, image_id).await?;
         let old = sqlx::query!(
             "SELECT product_id, alt, option_value FROM product_images WHERE id = $1 FOR UPDATE",
             image_id
@@ -259,20 +288,8 @@ impl CatalogService {
         actor
             .confirm::<CatalogError>(&mut tx, Permission::Catalog)
             .await?;
-        let product_id = sqlx::query_scalar!(
-            "SELECT product_id FROM product_images WHERE id = $1",
-            image_id
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(CatalogError::NotFound("image"))?;
-        // The product's row held: two moves in one gallery take turns.
-        sqlx::query!(
-            "SELECT id FROM products WHERE id = $1 FOR UPDATE",
-            product_id
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        // Two moves in one gallery take turns.
+        let product_id = lock_image_product(&mut tx, image_id).await?;
         let mut order = sqlx::query_scalar!(
             "SELECT id FROM product_images WHERE product_id = $1 ORDER BY position, id",
             product_id

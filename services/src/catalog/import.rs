@@ -630,7 +630,7 @@ fn plan<'a>(
 }
 
 /// `csv` with what an existing product has for the columns the file lacks.
-fn with_kept(csv: &CsvProduct, known: &Known, absent: &[&str]) -> CsvProduct {
+fn with_kept(csv: &CsvProduct, known: &Known, absent: &[&str], public_url: &str) -> CsvProduct {
     let mut out = csv.clone();
     let Some(p) = known.products.get(&csv.handle) else {
         return out;
@@ -645,15 +645,30 @@ fn with_kept(csv: &CsvProduct, known: &Known, absent: &[&str]) -> CsvProduct {
     if lacks("Tags") {
         out.tags = p.tags.clone();
     }
-    if lacks("Published") && lacks("Status") {
-        out.published = p.published;
+    if lacks("Status") {
+        // Published alone (older exports) publishes or hides; it never takes a product out
+        // of the archive, and neither column leaves it all as it is.
+        if lacks("Published") {
+            out.published = p.published;
+        }
         out.status = if p.archived {
             Status::Archived
-        } else if p.published {
+        } else if out.published {
             Status::Active
         } else {
             Status::Draft
         };
+        out.published &= !p.archived;
+    }
+    if lacks("Image Alt Text") {
+        for img in &mut out.images {
+            if let Some(k) = p.images.iter().find(|k| {
+                k.source_url.as_deref() == Some(img.src.as_str())
+                    || absolute(public_url, &k.url) == img.src
+            }) {
+                img.alt = k.alt.clone();
+            }
+        }
     }
     if lacks("SEO Title") {
         out.seo_title = p.seo_title.clone();
@@ -662,10 +677,16 @@ fn with_kept(csv: &CsvProduct, known: &Known, absent: &[&str]) -> CsvProduct {
         out.seo_description = p.seo_description.clone();
     }
     for v in &mut out.variants {
+        // Found as `plan` finds it: by SKU, else by option values.
         let Some(k) = v
             .sku
             .as_ref()
             .and_then(|sku| p.variants.iter().find(|k| &k.sku == sku))
+            .or_else(|| {
+                p.variants
+                    .iter()
+                    .find(|k| k.option_values == v.option_values)
+            })
         else {
             continue;
         };
@@ -782,7 +803,7 @@ impl CatalogService {
                 let known = load(&mut conn, chunk, &key, false).await?;
                 let mut problems = Vec::new();
                 for p in chunk {
-                    let p = with_kept(p, &known, &parsed.absent);
+                    let p = with_kept(p, &known, &parsed.absent, options.public_url);
                     let plan = plan(&p, &known, options.public_url, fetching, &mut problems);
                     report_plan(&mut report, &plan, fetching, &mut new_categories);
                 }
@@ -824,6 +845,12 @@ impl CatalogService {
         let mut new_categories = HashSet::new();
         let mut to_fetch: Vec<(i64, String, CsvImage)> = Vec::new();
         let total = checked.batches.len();
+        // Every SKU the file names: a SKU made for a variant without one takes none of them.
+        let named: HashSet<String> = parsed
+            .products
+            .iter()
+            .flat_map(|p| p.variants.iter().filter_map(|v| v.sku.clone()))
+            .collect();
         for (n, batch) in checked.batches.iter().enumerate() {
             let mut tx = self.pool.begin().await?;
             actor
@@ -833,17 +860,13 @@ impl CatalogService {
             let mut problems = Vec::new();
             let filled: Vec<CsvProduct> = batch
                 .iter()
-                .map(|p| with_kept(p, &known, &parsed.absent))
+                .map(|p| with_kept(p, &known, &parsed.absent, options.public_url))
                 .collect();
             let plans: Vec<Plan<'_>> = filled
                 .iter()
                 .map(|p| plan(p, &known, options.public_url, fetching, &mut problems))
                 .collect();
-            // Every SKU the batch names: a SKU made for a variant without one takes none of them.
-            let named: HashSet<String> = batch
-                .iter()
-                .flat_map(|p| p.variants.iter().filter_map(|v| v.sku.clone()))
-                .collect();
+
             if !problems.is_empty() {
                 // The catalog changed since the check (another product took a SKU).
                 for p in problems {
@@ -915,7 +938,8 @@ impl CatalogService {
                 // Still alive: a run fetching for long is not taken for an abandoned one.
                 progress(total, total);
                 match self.fetch_image(actor, fetching, product_id, &img).await {
-                    Ok(()) => report.images_fetched += 1,
+                    Ok(true) => report.images_fetched += 1,
+                    Ok(false) => {}
                     Err(reason) => report.images_to_upload.push(ImageToUpload {
                         line: img.line,
                         handle,
@@ -1120,9 +1144,17 @@ impl CatalogService {
             .execute(&mut **tx)
             .await?;
         }
+        // Stock and alt text are not what an open product form edits: they leave its
+        // version (and any form open on it) as it is.
+        let edits_form = plan.product_changed
+            || plan
+                .variants
+                .iter()
+                .any(|v| v.changed || v.existing.is_none());
         let version = match created_version {
-            Some(v) => v,
-            None => {
+            Some(v) => Some(v),
+            None if !edits_form => None,
+            None => Some(
                 sqlx::query_scalar!(
                     "UPDATE products SET version = version + 1, updated_at = now(), updated_by = $2
                      WHERE id = $1 RETURNING version",
@@ -1130,8 +1162,8 @@ impl CatalogService {
                     actor.user_id
                 )
                 .fetch_one(&mut **tx)
-                .await?
-            }
+                .await?,
+            ),
         };
         let changes = if plan.outcome == Outcome::Create {
             Changes::new()
@@ -1186,7 +1218,8 @@ impl CatalogService {
                 if !used || n > 1000 {
                     break;
                 }
-                slug = format!("{}-{n}", base.chars().take(110).collect::<String>());
+                let cut: String = base.chars().take(110).collect();
+                slug = format!("{}-{n}", cut.trim_end_matches('-'));
             }
             let id = sqlx::query_scalar!(
                 "INSERT INTO categories (parent_id, slug, name, position)
@@ -1217,15 +1250,15 @@ impl CatalogService {
         Ok(id)
     }
 
-    /// Fetches one image the file names and adds it to the product; the reason it could
-    /// not be, in words.
+    /// Fetches one image the file names and adds it to the product (`false`: another run
+    /// added it meanwhile); the reason it could not be, in words.
     async fn fetch_image(
         &self,
         actor: &Actor,
         fetching: &ImageFetching<'_>,
         product_id: i64,
         img: &CsvImage,
-    ) -> Result<(), String> {
+    ) -> Result<bool, String> {
         let bytes = fetch::fetch(&img.src, &fetching.policy)
             .await
             .map_err(|e| format!("not fetched: {e}"))?;
@@ -1242,13 +1275,18 @@ impl CatalogService {
                 Some(&img.src),
             )
             .await?;
+            let Some(id) = id else {
+                return Ok(false);
+            };
+            // Without its query: a signed address's token is not kept in the log for ever.
+            let from = img.src.split(['?', '#']).next().unwrap_or_default();
             audit::record(
                 &mut tx,
                 actor,
                 "product",
                 &product_id.to_string(),
                 "image imported",
-                Changes::new().set("image", id).set("from", &img.src),
+                Changes::new().set("image", id).set("from", from),
             )
             .await?;
             sqlx::query!(
@@ -1259,13 +1297,17 @@ impl CatalogService {
             .await?;
             announce_change(&mut tx, product_id).await?;
             tx.commit().await?;
-            Ok::<(), sqlx::Error>(())
+            Ok::<bool, sqlx::Error>(true)
         }
         .await;
         match saved {
-            Ok(()) => {
+            Ok(true) => {
                 self.invalidate_cache();
-                Ok(())
+                Ok(true)
+            }
+            Ok(false) => {
+                super::image_editing::forget(fetching.store, &image.stored).await;
+                Ok(false)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "an imported image could not be recorded");

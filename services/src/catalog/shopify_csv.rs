@@ -129,6 +129,7 @@ pub const KEPT_WHEN_ABSENT: &[&str] = &[
     "SEO Description",
     "Variant Compare At Price",
     "Variant Barcode",
+    "Image Alt Text",
 ];
 
 /// A data row: its line and its fields.
@@ -270,6 +271,17 @@ pub fn parse(bytes: &[u8], currency: Currency) -> Parsed {
         let mut readable = true;
         for (i, field) in record.iter().enumerate() {
             match std::str::from_utf8(field) {
+                // Nothing the shop keeps holds them (PostgreSQL refuses NUL in text), and
+                // the message does not repeat the field.
+                Ok(s) if domain::text::has_control_chars(s) => {
+                    out.problems.push(RowProblem::new(
+                        line,
+                        &header[i],
+                        "This field holds a control character (such as NUL): remove it.",
+                    ));
+                    readable = false;
+                    break;
+                }
                 Ok(s) => row.push(s.to_owned()),
                 Err(_) => {
                     out.problems.push(RowProblem::new(
