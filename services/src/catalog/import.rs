@@ -10,7 +10,7 @@
 use super::editing::{first_free, sanitise_description, sku_for, Unique};
 use super::image_editing::store_image;
 use super::shopify_csv::{self, CsvImage, CsvProduct, Status};
-use super::{announce_change, announce_products, CatalogError, CatalogService};
+use super::{announce_products, CatalogError, CatalogService};
 use crate::audit::{self, Actor, Changes};
 use crate::fetch::{self, FetchPolicy};
 use crate::media::MediaStore;
@@ -1289,22 +1289,12 @@ impl CatalogService {
                 Changes::new().set("image", id).set("from", from),
             )
             .await?;
-            sqlx::query!(
-                "UPDATE products SET updated_at = now() WHERE id = $1",
-                product_id
-            )
-            .execute(&mut *tx)
-            .await?;
-            announce_change(&mut tx, product_id).await?;
-            tx.commit().await?;
-            Ok::<bool, sqlx::Error>(true)
+            self.finish_write(tx, product_id).await?;
+            Ok::<bool, CatalogError>(true)
         }
         .await;
         match saved {
-            Ok(true) => {
-                self.invalidate_cache();
-                Ok(true)
-            }
+            Ok(true) => Ok(true),
             Ok(false) => {
                 super::image_editing::forget(fetching.store, &image.stored).await;
                 Ok(false)

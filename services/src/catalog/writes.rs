@@ -62,7 +62,8 @@ impl CatalogService {
         self.finish_write(tx, product_id).await
     }
 
-    async fn finish_write(
+    /// Marks the product updated, announces it, commits and clears this instance's cache.
+    pub(super) async fn finish_write(
         &self,
         mut tx: Transaction<'_, Postgres>,
         product_id: i64,
