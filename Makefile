@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the shop with demo data, `make test` runs every check.
 # Both install what is missing and start a local PostgreSQL and Redis on first use.
-.PHONY: run test services stop e2e bench bench-checkout bench-search bench-webhooks bench-admin-products bench-import audit
+.PHONY: run test services stop e2e bench bench-checkout bench-search bench-webhooks bench-admin-products bench-import bench-orders audit
 
 run:
 	@scripts/run.sh
@@ -40,6 +40,10 @@ bench-search:
 # Server time of the admin's product list at 100,000 products (filtered, sorted, page 50).
 bench-admin-products:
 	@bench/admin-products.sh
+
+# Server time of the admin's order list at 1,000,000 orders (filtered, sorted, page 100).
+bench-orders:
+	@bench/orders.sh
 
 # Rows per second of a 10,000-row Shopify CSV import: dry run, apply, the same file again.
 bench-import:

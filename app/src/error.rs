@@ -295,7 +295,7 @@ impl From<services::orders::OrderError> for AppError {
             }
             OrderError::Payment(p) => AppError::Unavailable(p.to_string()),
             e @ OrderError::RefundFirst => AppError::Conflict(e.to_string()),
-            OrderError::NotPayable(m) => AppError::Conflict(m.into()),
+            OrderError::NotPayable(m) | OrderError::Conflict(m) => AppError::Conflict(m.into()),
             e @ OrderError::Throttled { retry_after_secs } => {
                 retry_after(retry_after_secs);
                 AppError::TooManyRequests(e.to_string())

@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/addresses/:id") view=account::addresses::AddressEditPage ssr=SsrMode::Async />
                 <Route path=path!("/admin") view=admin::dashboard::AdminPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/orders") view=admin::orders::AdminOrdersPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/orders/:number") view=admin::orders::AdminOrderPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/products") view=admin::products::AdminProductsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/products/new") view=admin::product_edit::AdminNewProductPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/products/import") view=admin::import::AdminImportPage ssr=SsrMode::Async />

@@ -26,6 +26,7 @@ pub mod import;
 pub mod listing;
 pub mod money;
 pub mod order;
+pub mod order_desk;
 pub mod product_admin;
 pub mod search;
 pub mod slug;

@@ -496,6 +496,8 @@ pub struct OrderView {
     /// A message about the payment for this one view (set by the page, not stored).
     pub notice: Option<String>,
     pub ship_to: Vec<String>,
+    /// Money given back, oldest first.
+    pub refunds: Vec<crate::order_desk::RefundView>,
 }
 
 /// What the browser needs to show the card form (nothing secret: the publishable key).

@@ -360,6 +360,7 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
             )),
         )
         .route("/admin/products/export.csv", get(routes::catalog_export))
+        .route("/admin/orders/export.csv", get(routes::orders_export))
         .route(
             "/admin/customers/{id}/export.json",
             get(routes::customer_export),

@@ -645,6 +645,14 @@ impl CustomerService {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        // Staff notes on the orders may say who the customer is.
+        erasure.notes += sqlx::query!(
+            "DELETE FROM order_notes WHERE order_id = ANY($1)",
+            &order_ids
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         sqlx::query!("DELETE FROM customer_group_members WHERE user_id = $1", id)
             .execute(&mut *tx)
             .await?;

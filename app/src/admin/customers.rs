@@ -223,7 +223,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
                         <ul class="mt-2 divide-y divide-stone-100 text-sm" data-testid="customer-orders">
                             {c.orders.into_iter().map(|o| view! {
                                 <li class="flex flex-wrap gap-4 py-2">
-                                    <a href=format!("/order/{}", o.number) class="font-medium hover:underline">{o.number.clone()}</a>
+                                    <a href=format!("/admin/orders/{}", o.number) class="font-medium hover:underline">{o.number.clone()}</a>
                                     <span class="text-stone-600">{o.placed_at}</span>
                                     <span>{o.total.to_string()}</span>
                                     <span>{o.state.label()}</span>

@@ -42,6 +42,11 @@ fn flash_text(code: &str) -> Option<&'static str> {
         "bulk" => "The ticked products were changed.",
         "image" => "Images updated.",
         "stock" => "Stock movement recorded.",
+        "refunded" => "Refund recorded; the customer is e-mailed.",
+        "captured" => "Payment captured.",
+        "cancelled" => "Order cancelled; the customer is e-mailed.",
+        "paid" => "Marked paid.",
+        "review" => "The review flag is cleared.",
         _ => return None,
     })
 }

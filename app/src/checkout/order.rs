@@ -54,6 +54,13 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
                     {(!order.payment_instructions.is_empty()).then(|| view! {
                         <p class="mt-2 text-stone-600" data-testid="payment-instructions">{order.payment_instructions.clone()}</p>
                     })}
+                    {(!order.refunds.is_empty()).then(|| view! {
+                        <ul class="mt-2 space-y-1" data-testid="order-refunds">
+                            {order.refunds.iter().map(|r| view! {
+                                <li data-testid="order-refund">{format!("Refunded {} on {}{}", r.amount, r.on, if r.manual { " by bank transfer" } else { " to your card" })}</li>
+                            }).collect_view()}
+                        </ul>
+                    })}
                 </div>
             </aside>
         </div>

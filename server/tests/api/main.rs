@@ -9,6 +9,7 @@ mod headers;
 mod helpers;
 mod images;
 mod import;
+mod order_desk;
 mod orders;
 mod payments;
 mod search;

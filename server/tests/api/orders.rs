@@ -626,18 +626,30 @@ async fn the_order_life_cycle_and_restocking() {
         )
         .await
         .expect("paid");
-    assert_eq!(
+    // Paid by hand: a plain cancel is refused (the money is still held); the order desk's
+    // cancel refunds it by hand (with the transfer's reference) and cancels.
+    assert!(matches!(
         orders
             .transition(
                 &services::audit::Actor::command_line(),
                 &second.number,
                 OrderAction::Cancel
             )
-            .await
-            .expect("cancel")
-            .order,
-        OrderStatus::Cancelled
-    );
+            .await,
+        Err(OrderError::RefundFirst)
+    ));
+    let cancelled = orders
+        .cancel(
+            &services::audit::Actor::command_line(),
+            &second.number,
+            "life-cycle-cancel-key-1",
+            "",
+            "BANK-REFUND-1",
+        )
+        .await
+        .expect("cancel");
+    assert_eq!(cancelled.order, OrderStatus::Cancelled);
+    assert_eq!(cancelled.payment, PaymentStatus::Refunded);
     assert_eq!(scalar(&app, &stock_sql).await, i64::from(stock) - 2);
     assert!(orders
         .transition(
@@ -804,21 +816,38 @@ async fn an_admin_marks_an_offline_payment_as_paid() {
     let (admin, _) = app.staff("boss@example.com", domain::Role::Orders).await;
     let page = app.visit(&admin, "/admin/orders").await;
     assert_eq!(page.status, 200);
-    assert_eq!(page.texts("admin-order-status"), ["Awaiting payment"]);
-    assert!(page.body.contains(r#"value="mark_paid""#) && page.body.contains(r#"value="cancel""#));
+    assert_eq!(
+        page.texts("admin-order-statuses"),
+        ["Open · Awaiting payment · Not shipped"]
+    );
+    let order_page = format!("/admin/orders/{}", placed.number);
+    let page = app.visit(&admin, &order_page).await;
+    assert_eq!(page.texts("admin-order-number"), [placed.number.clone()]);
+    assert!(
+        page.body.contains(r#"data-testid="mark-paid-form""#)
+            && page.body.contains(r#"data-testid="cancel-form""#)
+            && !page.body.contains(r#"data-testid="refund-form""#),
+        "an unpaid order can be marked paid or cancelled, and has nothing to refund"
+    );
     let paid = app
         .call(
             &admin,
-            "/api/admin_order_action",
-            &[("number", &placed.number), ("action", "mark_paid")],
+            "/api/admin_order_mark_paid",
+            &[("number", &placed.number), ("reference", "BANK-REF-77")],
         )
         .await;
     assert_eq!(paid.status, 200, "{}", paid.body);
+    let page = app.visit(&admin, &order_page).await;
     assert_eq!(
-        app.visit(&admin, "/admin/orders")
-            .await
-            .texts("admin-order-status"),
-        ["Paid"]
+        page.texts("admin-order-statuses"),
+        ["Open · Paid · Not shipped"]
+    );
+    let timeline = page.blocks("timeline-entry", "</li>");
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t.contains("Marked paid — BANK-REF-77") && t.contains("boss@example.com")),
+        "{timeline:?}"
     );
     // An action the state does not allow is a clear 400, not a 500.
     let again = app

@@ -12,21 +12,21 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-const PUBLISHABLE: &str = "pk_test_emporium";
+pub(crate) const PUBLISHABLE: &str = "pk_test_emporium";
 
-fn localstripe() -> String {
+pub(crate) fn localstripe() -> String {
     std::env::var("LOCALSTRIPE_URL").expect(
         "LOCALSTRIPE_URL is not set: start localstripe with scripts/localstripe.sh start (make test does)",
     )
 }
 
 /// A webhook secret of this test's own.
-fn secret() -> String {
+pub(crate) fn secret() -> String {
     format!("whsec_test_{}", services::random::hex(8).expect("random"))
 }
 
 /// Card payments on, against `api` (localstripe, or a proxy in front of it).
-fn with_stripe(c: &mut Config, api: &str, webhook_secret: &str) {
+pub(crate) fn with_stripe(c: &mut Config, api: &str, webhook_secret: &str) {
     c.stripe = Some(StripeSettings {
         secret_key: "sk_test_emporium".into(),
         publishable_key: PUBLISHABLE.into(),
@@ -46,7 +46,7 @@ fn with_stripe(c: &mut Config, api: &str, webhook_secret: &str) {
 }
 
 /// A shop with card payments on against localstripe, and its webhook secret.
-async fn stripe_app() -> (TestApp, String) {
+pub(crate) async fn stripe_app() -> (TestApp, String) {
     let secret = secret();
     let app = TestApp::spawn_with({
         let s = secret.clone();
@@ -56,7 +56,7 @@ async fn stripe_app() -> (TestApp, String) {
     (app, secret)
 }
 
-async fn scalar(app: &TestApp, sql: &str, number: &str) -> i64 {
+pub(crate) async fn scalar(app: &TestApp, sql: &str, number: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
         .bind(number)
         .fetch_one(&app.pool().await)
@@ -64,7 +64,7 @@ async fn scalar(app: &TestApp, sql: &str, number: &str) -> i64 {
         .expect(sql)
 }
 
-async fn text(app: &TestApp, sql: &str, number: &str) -> String {
+pub(crate) async fn text(app: &TestApp, sql: &str, number: &str) -> String {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
         .bind(number)
         .fetch_one(&app.pool().await)
@@ -83,7 +83,7 @@ async fn records(app: &TestApp, number: &str) -> String {
     .await
 }
 
-async fn payment_status(app: &TestApp, number: &str) -> String {
+pub(crate) async fn payment_status(app: &TestApp, number: &str) -> String {
     text(
         app,
         "SELECT payment_status FROM orders WHERE number = $1",
@@ -93,7 +93,7 @@ async fn payment_status(app: &TestApp, number: &str) -> String {
 }
 
 /// Waits (up to 10 s) until the order's payment status is `want`.
-async fn wait_for_status(app: &TestApp, number: &str, want: &str) {
+pub(crate) async fn wait_for_status(app: &TestApp, number: &str, want: &str) {
     for _ in 0..100 {
         if payment_status(app, number).await == want {
             return;
@@ -108,7 +108,7 @@ async fn wait_for_status(app: &TestApp, number: &str, want: &str) {
 
 /// A shopper checks out with `payment` and lands on the order page; returns their
 /// browser and the order number.
-async fn place(app: &TestApp, payment: &str) -> (reqwest::Client, String) {
+pub(crate) async fn place(app: &TestApp, payment: &str) -> (reqwest::Client, String) {
     let browser = app.browser();
     let sku: String = sqlx::query_scalar(
         "SELECT v.sku FROM variants v JOIN products p ON p.id = v.product_id
@@ -153,7 +153,7 @@ async fn place(app: &TestApp, payment: &str) -> (reqwest::Client, String) {
 }
 
 /// A card as Stripe.js (localstripe's) reads it: the id of a token's card.
-async fn card(number: &str) -> String {
+pub(crate) async fn card(number: &str) -> String {
     let token: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/v1/tokens", localstripe()))
         .form(&[
@@ -172,7 +172,7 @@ async fn card(number: &str) -> String {
     token["card"]["id"].as_str().expect("card id").to_owned()
 }
 
-async fn pay(app: &TestApp, browser: &reqwest::Client, number: &str, card_id: &str) -> Page {
+pub(crate) async fn pay(app: &TestApp, browser: &reqwest::Client, number: &str, card_id: &str) -> Page {
     app.call(
         browser,
         "/api/order_pay_card",
@@ -181,7 +181,7 @@ async fn pay(app: &TestApp, browser: &reqwest::Client, number: &str, card_id: &s
     .await
 }
 
-async fn intent_id(app: &TestApp, number: &str) -> String {
+pub(crate) async fn intent_id(app: &TestApp, number: &str) -> String {
     text(
         app,
         "SELECT p.reference FROM payments p JOIN orders o ON o.id = p.order_id WHERE o.number = $1",
@@ -191,7 +191,7 @@ async fn intent_id(app: &TestApp, number: &str) -> String {
 }
 
 /// The PaymentIntent as localstripe has it now.
-async fn intent_json(id: &str) -> serde_json::Value {
+pub(crate) async fn intent_json(id: &str) -> serde_json::Value {
     reqwest::Client::new()
         .get(format!("{}/v1/payment_intents/{id}", localstripe()))
         .bearer_auth("sk_test_emporium")
@@ -260,7 +260,7 @@ fn signed(secret: &str, body: &[u8]) -> String {
 /// worker to send what it will.
 /// How many sent mails hold `needle`, once the event worker has had its chance: waits
 /// until `expected` are there (up to 10 s), then a little longer, so one too many shows.
-async fn mails_with(app: &TestApp, needle: &str, expected: usize) -> usize {
+pub(crate) async fn mails_with(app: &TestApp, needle: &str, expected: usize) -> usize {
     let count = || {
         std::fs::read_dir(&app.outbox)
             .map(|d| {

@@ -53,8 +53,13 @@ impl Consumer for OrderConfirmationEmail {
             .map_err(|e| e.to_string())?;
         let link = format!("{}{}", self.public_url, self.orders.link(&number));
         let message = templates::order_confirmation(&self.shop_name, &link, &order);
+        let id = format!("order-{number}-confirmation");
         self.mailer
-            .send_as(&message, &format!("order-{number}-confirmation"))
+            .send_as(&message, &id)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.orders
+            .record_email(order_id, &id, &message.subject)
             .await
             .map_err(|e| e.to_string())
     }
@@ -150,8 +155,9 @@ impl Consumer for SecurityEmails {
 }
 
 /// The e-mails an order's payment life sends: "payment received" when it becomes paid
-/// (once, whichever report came first: only that transition writes `order.paid`) and
-/// "cancelled" when an unpaid order expired. Idempotent: fixed message ids per order.
+/// (once, whichever report came first: only that transition writes `order.paid`),
+/// "cancelled" when an unpaid order expired or staff cancelled it, and "refunded" for
+/// each refund. Idempotent: fixed message ids per order (and refund).
 pub struct OrderPaymentEmails {
     pub orders: OrderService,
     pub mailer: Mailer,
@@ -166,16 +172,15 @@ impl Consumer for OrderPaymentEmails {
     }
 
     fn wants(&self, topic: &str) -> bool {
-        topic == "order.paid" || topic == "order.cancelled"
+        matches!(topic, "order.paid" | "order.cancelled" | "order.refunded")
     }
 
     async fn handle(&self, event: &Event) -> Result<(), String> {
-        let expired = event
-            .payload
-            .get("reason")
-            .and_then(serde_json::Value::as_str)
-            == Some("expired");
-        if event.topic == "order.cancelled" && !expired {
+        let text = |field: &str| event.payload.get(field).and_then(serde_json::Value::as_str);
+        let expired = text("reason") == Some("expired");
+        let by_staff = text("cause") == Some("admin");
+        // A shopper who cancelled their own unpaid order saw it happen.
+        if event.topic == "order.cancelled" && !expired && !by_staff {
             return Ok(());
         }
         let order_id = id_in(event, "order_id")?;
@@ -190,7 +195,23 @@ impl Consumer for OrderPaymentEmails {
             .await
             .map_err(|e| e.to_string())?;
         let link = format!("{}{}", self.public_url, self.orders.link(&number));
-        let (message, id) = if expired {
+        let (message, id) = if event.topic == "order.refunded" {
+            let refund_id = id_in(event, "refund_id")?;
+            let (amount, manual) = self
+                .orders
+                .refund_amount(refund_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            (
+                templates::refund_issued(&self.shop_name, &link, &order, amount, manual),
+                format!("order-{number}-refund-{refund_id}"),
+            )
+        } else if event.topic == "order.cancelled" && !expired {
+            (
+                templates::order_cancelled(&self.shop_name, &link, &order),
+                format!("order-{number}-cancelled"),
+            )
+        } else if expired {
             (
                 templates::order_expired(&self.shop_name, &link, &order),
                 format!("order-{number}-expired"),
@@ -203,6 +224,10 @@ impl Consumer for OrderPaymentEmails {
         };
         self.mailer
             .send_as(&message, &id)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.orders
+            .record_email(order_id, &id, &message.subject)
             .await
             .map_err(|e| e.to_string())
     }

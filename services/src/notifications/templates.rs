@@ -299,6 +299,52 @@ pub fn order_expired(shop: &str, link: &str, order: &domain::OrderView) -> Outgo
     )
 }
 
+/// Staff refunded part or all of an order.
+pub fn refund_issued(
+    shop: &str,
+    link: &str,
+    order: &domain::OrderView,
+    amount: domain::Money,
+    manual: bool,
+) -> OutgoingEmail {
+    let how = if manual {
+        "We have sent it back the way you paid (a bank transfer)."
+    } else {
+        "It goes back to the card you paid with; banks take 5 to 10 working days to show it."
+    };
+    notice(
+        shop,
+        &order.email,
+        format!("Refund of {amount} for your {shop} order {}", order.number),
+        "We refunded you",
+        format!(
+            "We refunded {amount} of your order {} ({} in all). {how}",
+            order.number, order.total
+        ),
+        Some(("See your order", link)),
+    )
+}
+
+/// Staff cancelled an order before it shipped.
+pub fn order_cancelled(shop: &str, link: &str, order: &domain::OrderView) -> OutgoingEmail {
+    let money = if order.state.payment == domain::PaymentStatus::Refunded {
+        "Everything you paid has been refunded."
+    } else {
+        "Nothing will be charged."
+    };
+    notice(
+        shop,
+        &order.email,
+        format!("Your {shop} order {} was cancelled", order.number),
+        "Your order was cancelled",
+        format!(
+            "We cancelled your order {} for {}. {money} If you have any questions, reply to this e-mail.",
+            order.number, order.total
+        ),
+        Some(("See the order", link)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,8 +18,10 @@
 //! `domain::order::OrderState`). What payments do to it (a provider's report, the
 //! shopper's return, reconciliation, expiry) is in `paying.rs`.
 
+mod desk;
 mod paying;
 
+pub use desk::{Refunded, EXPORT_BATCH};
 pub use paying::{Cause, ExpiryJob, Observation, PaymentOutcome, ReconcileJob, WebhookError};
 
 use crate::audit::Actor;
@@ -73,12 +75,15 @@ pub enum OrderError {
     KeyReused,
     #[error("Checkout is temporarily unavailable. Please try again in a few minutes.")]
     Unavailable,
-    /// Money was taken by card: the order is cancelled by refunding it (the order desk).
-    #[error("This order's card payment has gone through, so it is cancelled by refunding it.")]
+    /// Money was taken: the order is cancelled by refunding it (the order desk does both).
+    #[error("This order has been paid, so it is cancelled by refunding the payment first.")]
     RefundFirst,
     /// The order cannot take a card payment (already paid, cancelled, another method).
     #[error("{0}")]
     NotPayable(&'static str),
+    /// The request clashes with the order as it is now (409).
+    #[error("{0}")]
+    Conflict(&'static str),
 }
 
 impl From<LimitError> for OrderError {
@@ -822,7 +827,7 @@ impl OrderService {
         .await?;
         let row = sqlx::query!(
             "SELECT id, order_status, payment_status, fulfilment_status, payment_method,
-                    review_reason, total_minor, currency
+                    review_reason, total_minor, currency, captured_minor, refunded_minor
              FROM orders WHERE number = $1 FOR UPDATE",
             number
         )
@@ -845,11 +850,13 @@ impl OrderService {
             .payments
             .get(&row.payment_method)
             .is_some_and(|p| p.stripe().is_some());
-        if action == OrderAction::Cancel && card && from.payment.is_captured() {
+        let to = from.apply(action).map_err(OrderError::Transition)?;
+        // Money still held is given back first (`desk::cancel` refunds, then cancels).
+        if action == OrderAction::Cancel && row.captured_minor > row.refunded_minor {
             return Err(OrderError::RefundFirst);
         }
-        let to = from.apply(action).map_err(OrderError::Transition)?;
-        if to.order == OrderStatus::Cancelled && card {
+        // A payment taken (and refunded in full by now) has nothing left to void.
+        if to.order == OrderStatus::Cancelled && card && !from.payment.is_captured() {
             // Checked first, voided at Stripe second (while this order is locked), so a
             // refused cancellation never releases a card's authorisation, and a cancelled
             // order can no longer be paid.
@@ -878,12 +885,15 @@ impl OrderService {
         }
         sqlx::query!(
             "UPDATE orders SET order_status = $2, payment_status = $3, fulfilment_status = $4,
+                 captured_minor = CASE WHEN $5 THEN total_minor ELSE captured_minor END,
                  updated_at = now()
              WHERE id = $1",
             row.id,
             to.order.as_str(),
             to.payment.as_str(),
-            to.fulfilment.as_str()
+            to.fulfilment.as_str(),
+            // Marked paid by hand: the whole total was taken.
+            to.payment == PaymentStatus::Paid && !from.payment.is_captured()
         )
         .execute(&mut *tx)
         .await?;
@@ -915,9 +925,15 @@ impl OrderService {
             )
             .fetch_all(&mut *tx)
             .await?;
+            // What a refund has not put back already.
             let restocked = sqlx::query!(
-                r#"SELECT variant_id AS "variant_id!", quantity FROM order_lines
-                   WHERE order_id = $1 AND variant_id IS NOT NULL"#,
+                r#"WITH back AS (
+                       SELECT line_no, variant_id, quantity - restocked AS units FROM order_lines
+                       WHERE order_id = $1 AND variant_id IS NOT NULL AND restocked < quantity),
+                   marked AS (
+                       UPDATE order_lines l SET restocked = l.quantity FROM back
+                       WHERE l.order_id = $1 AND l.line_no = back.line_no)
+                   SELECT variant_id AS "variant_id!", units AS "quantity!" FROM back"#,
                 row.id
             )
             .fetch_all(&mut *tx)
@@ -955,27 +971,24 @@ impl OrderService {
         sqlx::query!(
             "INSERT INTO event_log (topic, payload) VALUES ($1, $2)",
             topic,
-            serde_json::json!({ "order_id": row.id, "number": number, "reason": reason })
+            serde_json::json!({ "order_id": row.id, "number": number, "reason": reason, "cause": cause.as_str() })
         )
         .execute(&mut *tx)
         .await?;
         if let Some(actor) = actor {
-            crate::audit::record(
-                &mut tx,
-                actor,
-                "order",
-                number,
-                action.as_str(),
-                crate::audit::Changes::new()
-                    .field("order_status", from.order.as_str(), to.order.as_str())
-                    .field("payment_status", from.payment.as_str(), to.payment.as_str())
-                    .field(
-                        "fulfilment_status",
-                        from.fulfilment.as_str(),
-                        to.fulfilment.as_str(),
-                    ),
-            )
-            .await?;
+            let mut changes = crate::audit::Changes::new()
+                .field("order_status", from.order.as_str(), to.order.as_str())
+                .field("payment_status", from.payment.as_str(), to.payment.as_str())
+                .field(
+                    "fulfilment_status",
+                    from.fulfilment.as_str(),
+                    to.fulfilment.as_str(),
+                );
+            if let Some(reason) = reason {
+                changes = changes.set("reason", reason);
+            }
+            crate::audit::record(&mut tx, actor, "order", number, action.as_str(), changes)
+                .await?;
         }
         tx.commit().await?;
         if to.order == OrderStatus::Cancelled {
@@ -1019,6 +1032,7 @@ impl OrderService {
         )
         .fetch_all(&self.pool)
         .await?;
+        let refunds = self.refund_views(r.id, &r.currency).await?;
         let m = |minor: i64| money(minor, &r.currency);
         let state = self.state_of(
             &r.order_status,
@@ -1084,6 +1098,7 @@ impl OrderService {
             card_form,
             notice: None,
             ship_to,
+            refunds,
         })
     }
 

@@ -19,7 +19,7 @@ use sqlx::{Postgres, Transaction};
 use std::time::Duration;
 
 /// The provider code of Stripe payments in `payments`.
-const STRIPE: &str = "stripe";
+pub(super) const STRIPE: &str = "stripe";
 
 /// Who or what caused a change to an order's money.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,7 +297,7 @@ impl OrderService {
     ) -> Result<PaymentOutcome, OrderError> {
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query!(
-            "SELECT p.id AS payment_id, p.provider_status, o.id, o.number, o.total_minor, o.currency,
+            "SELECT p.id AS payment_id, p.provider_status, p.captured_minor, o.id, o.number, o.total_minor, o.currency,
                     o.order_status, o.payment_status, o.fulfilment_status, o.payment_method,
                     o.review_reason
              FROM payments p JOIN orders o ON o.id = p.order_id
@@ -348,6 +348,11 @@ impl OrderService {
             seen.received.filter(|r| *r > 0).unwrap_or(seen.amount),
             &seen.currency,
         );
+        // What the shop itself captured of it (a partial capture from the order desk):
+        // Stripe then reports that much received, which is no mismatch.
+        let captured_here = (row.captured_minor > 0)
+            .then(|| stripe_amount(Money::new(row.captured_minor, currency)))
+            .flatten();
         let problem = if lapsed {
             Some(
                 "Stripe cancelled this order's card authorisation (it may have expired): contact the customer, or cancel the order."
@@ -358,7 +363,9 @@ impl OrderService {
         } else if !seen.currency.eq_ignore_ascii_case(currency.code())
             || Some(seen.amount) != expected
             || (target == PaymentStatus::Paid
-                && seen.received.is_some_and(|r| r > 0 && Some(r) != expected))
+                && seen
+                    .received
+                    .is_some_and(|r| r > 0 && Some(r) != expected && Some(r) != captured_here))
         {
             Some(format!(
                 "Stripe reported a payment of {} {} for an order of {total}.",
@@ -410,10 +417,14 @@ impl OrderService {
             return Ok(PaymentOutcome::Unchanged(state));
         };
         sqlx::query!(
-            "UPDATE orders SET payment_status = $2, order_status = $3, updated_at = now() WHERE id = $1",
+            "UPDATE orders SET payment_status = $2, order_status = $3,
+                 captured_minor = CASE WHEN $4 THEN total_minor ELSE captured_minor END,
+                 updated_at = now()
+             WHERE id = $1",
             row.id,
             next.payment.as_str(),
-            next.order.as_str()
+            next.order.as_str(),
+            next.payment == PaymentStatus::Paid
         )
         .execute(&mut *tx)
         .await?;
@@ -528,7 +539,7 @@ impl OrderService {
             return Ok(());
         };
         let stripe = self.stripe()?;
-        let intent = match stripe.capture_intent(&reference).await {
+        let intent = match stripe.capture_intent(&reference, None).await {
             Ok(intent) => intent,
             // Captured already (a retried click): what Stripe says now.
             Err(PaymentError::Rejected(_)) => stripe.retrieve_intent(&reference).await?,

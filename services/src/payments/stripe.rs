@@ -121,6 +121,15 @@ pub struct StripeIntent {
     pub last_payment_error: Option<ApiError>,
 }
 
+/// A Refund, as far as the shop reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StripeRefund {
+    pub id: String,
+    pub amount: i64,
+    /// `succeeded`, `pending` (the bank has not confirmed yet), `failed`, `canceled`.
+    pub status: String,
+}
+
 /// Stripe's error object.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApiError {
@@ -350,17 +359,54 @@ impl StripeClient {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
     }
 
-    /// Captures an authorised payment in full (manual capture: when the order ships).
-    pub async fn capture_intent(&self, id: &str) -> Result<StripeIntent, PaymentError> {
+    /// Captures an authorised payment: in full, or `amount` of it (in Stripe's units; the
+    /// rest of the authorisation is released).
+    pub async fn capture_intent(
+        &self,
+        id: &str,
+        amount: Option<i64>,
+    ) -> Result<StripeIntent, PaymentError> {
+        let form = amount
+            .map(|a| vec![("amount_to_capture".to_owned(), a.to_string())])
+            .unwrap_or_default();
+        let key = match amount {
+            Some(a) => format!("emporium-{id}-capture-{a}"),
+            None => format!("emporium-{id}-capture"),
+        };
         let body = self
             .send(
                 reqwest::Method::POST,
                 &format!("/v1/payment_intents/{}/capture", path_segment(id)?),
-                Vec::new(),
-                Some(format!("emporium-{id}-capture")),
+                form,
+                Some(key),
             )
             .await?;
         Self::intent(body)
+    }
+
+    /// Refunds `amount` (Stripe's units) of a captured PaymentIntent. The key is the
+    /// refund's own (from the order desk's form), so a retry is one refund at Stripe.
+    pub async fn refund(
+        &self,
+        intent: &str,
+        amount: i64,
+        key: &str,
+        order_number: &str,
+    ) -> Result<StripeRefund, PaymentError> {
+        let body = self
+            .send(
+                reqwest::Method::POST,
+                "/v1/refunds",
+                vec![
+                    ("payment_intent".into(), path_segment(intent)?.to_owned()),
+                    ("amount".into(), amount.to_string()),
+                    ("metadata[order_number]".into(), order_number.to_owned()),
+                ],
+                Some(format!("emporium-refund-{key}")),
+            )
+            .await?;
+        serde_json::from_value(body)
+            .map_err(|e| PaymentError::Rejected(format!("unexpected Refund: {e}")))
     }
 
     /// Cancels an intent no money moved on (an expired or cancelled order), so it cannot
