@@ -72,5 +72,19 @@ CREATE INDEX orders_total_idx ON orders (total_minor, id);
 CREATE INDEX orders_order_status_idx ON orders (order_status, created_at, id);
 CREATE INDEX orders_payment_status_idx ON orders (payment_status, created_at, id);
 CREATE INDEX orders_fulfilment_status_idx ON orders (fulfilment_status, created_at, id);
+-- The packing queue (paid, not shipped), refunds by amount, one method over a period.
+CREATE INDEX orders_queue_idx ON orders (fulfilment_status, payment_status, created_at, id);
+CREATE INDEX orders_payment_total_idx ON orders (payment_status, total_minor, id);
+CREATE INDEX orders_method_placed_idx ON orders (payment_method, created_at, id);
 CREATE INDEX orders_email_prefix_idx ON orders (email text_pattern_ops);
 CREATE INDEX orders_name_prefix_idx ON orders (lower(ship_full_name) text_pattern_ops);
+
+-- PayPal: the capture a PayPal order's refunds go to, and each PayPal webhook event once,
+-- by its id (a redelivery finds it here and changes nothing).
+ALTER TABLE payments ADD COLUMN capture_reference TEXT;
+CREATE TABLE paypal_events (
+    id          TEXT PRIMARY KEY,
+    type        TEXT NOT NULL,
+    payload     JSONB NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);

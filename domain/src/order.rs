@@ -493,6 +493,8 @@ pub struct OrderView {
     pub payment_instructions: String,
     /// The card form, while a card order can still be paid.
     pub card_form: Option<CardForm>,
+    /// Where the shopper approves a PayPal payment, while the order can still be paid.
+    pub pay_link: Option<String>,
     /// A message about the payment for this one view (set by the page, not stored).
     pub notice: Option<String>,
     pub ship_to: Vec<String>,

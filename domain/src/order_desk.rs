@@ -75,16 +75,35 @@ impl OrderQuery {
             }
         };
         put("q", self.q.clone());
-        put("order", self.order.map(|s| s.as_str().to_owned()).unwrap_or_default());
-        put("payment", self.payment.map(|s| s.as_str().to_owned()).unwrap_or_default());
+        put(
+            "order",
+            self.order
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+        );
+        put(
+            "payment",
+            self.payment
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+        );
         put(
             "fulfilment",
-            self.fulfilment.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            self.fulfilment
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
         );
         put("method", self.method.clone());
         put("from", self.from.clone());
         put("to", self.to.clone());
-        put("review", if self.review { "1".into() } else { String::new() });
+        put(
+            "review",
+            if self.review {
+                "1".into()
+            } else {
+                String::new()
+            },
+        );
         put(
             "sort",
             if self.sort == OrderSort::Placed {
@@ -93,10 +112,21 @@ impl OrderQuery {
                 self.sort.as_str().into()
             },
         );
-        put("reverse", if self.reverse { "1".into() } else { String::new() });
+        put(
+            "reverse",
+            if self.reverse {
+                "1".into()
+            } else {
+                String::new()
+            },
+        );
         put(
             "page",
-            if self.page > 1 { self.page.to_string() } else { String::new() },
+            if self.page > 1 {
+                self.page.to_string()
+            } else {
+                String::new()
+            },
         );
         out
     }
@@ -187,8 +217,11 @@ pub struct RefundView {
     pub amount: Money,
     /// `D Month YYYY`.
     pub on: String,
-    /// Paid back outside the shop (a bank transfer), not through the card provider.
+    /// Paid back outside the shop (a bank transfer), not through the provider.
     pub manual: bool,
+    /// Where it went, for the customer: "to your card", "to your PayPal account", "by
+    /// bank transfer".
+    pub to: String,
 }
 
 /// The money actions the order allows now (before the staff member's role is asked).
@@ -318,16 +351,36 @@ mod tests {
         });
         assert_eq!(back, q);
         assert!(OrderQuery::default().params().is_empty());
-        assert_eq!(OrderQuery { page: 0, ..Default::default() }.page(), 1);
-        assert_eq!(OrderQuery { page: 999_999, ..Default::default() }.page(), MAX_PAGE);
+        assert_eq!(
+            OrderQuery {
+                page: 0,
+                ..Default::default()
+            }
+            .page(),
+            1
+        );
+        assert_eq!(
+            OrderQuery {
+                page: 999_999,
+                ..Default::default()
+            }
+            .page(),
+            MAX_PAGE
+        );
     }
 
     #[test]
     fn a_line_refund_carries_its_tax() {
         let unit = Money::new(2_500, Currency::Usd);
-        assert_eq!(line_refund(unit, 2, 2000), Some(Money::new(6_000, Currency::Usd)));
+        assert_eq!(
+            line_refund(unit, 2, 2000),
+            Some(Money::new(6_000, Currency::Usd))
+        );
         assert_eq!(line_refund(unit, 1, 0), Some(unit));
-        assert_eq!(line_refund(Money::new(1, Currency::Usd), 1, 5000), Some(Money::new(2, Currency::Usd)));
+        assert_eq!(
+            line_refund(Money::new(1, Currency::Usd), 1, 5000),
+            Some(Money::new(2, Currency::Usd))
+        );
     }
 
     #[test]

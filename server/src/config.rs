@@ -47,6 +47,8 @@ pub struct Config {
     pub meili_index: String,
     /// Card payments by Stripe, when its keys are set (secrets inside: never logged).
     pub stripe: Option<services::payments::stripe::StripeSettings>,
+    /// PayPal, when its client id, secret and webhook id are set (secret: never logged).
+    pub paypal: Option<services::payments::paypal::PayPalSettings>,
     /// Folder of uploaded images when no S3 bucket is configured.
     pub media_dir: std::path::PathBuf,
     /// Uploaded images in an S3-compatible bucket (keys inside: never logged).
@@ -242,6 +244,37 @@ impl Config {
                 })
             }
         };
+        let paypal = match (
+            set("PAYPAL_CLIENT_ID"),
+            set("PAYPAL_SECRET"),
+            set("PAYPAL_WEBHOOK_ID"),
+        ) {
+            (None, None, None) => None,
+            (Some(client_id), Some(secret), Some(webhook_id)) => {
+                Some(services::payments::paypal::PayPalSettings {
+                    client_id,
+                    secret,
+                    webhook_id,
+                    api_url: var("PAYPAL_API_URL", "https://api-m.paypal.com"),
+                    public_url: public_url.clone(),
+                    expires_after: std::time::Duration::from_secs(
+                        60 * number("PAYMENT_EXPIRY_PAYPAL_MINUTES", 180)?,
+                    ),
+                    guard: services::resilience::GuardSettings {
+                        timeout: std::time::Duration::from_secs(number("PAYPAL_TIMEOUT_SECS", 10)?),
+                        open_for: std::time::Duration::from_secs(number("PAYPAL_BREAKER_OPEN_SECS", 30)?),
+                        ..Default::default()
+                    },
+                })
+            }
+            _ => {
+                return Err(ConfigError {
+                    name: "PAYPAL_CLIENT_ID",
+                    value: "(hidden)".into(),
+                    reason: "set all three of PAYPAL_CLIENT_ID, PAYPAL_SECRET and PAYPAL_WEBHOOK_ID, or none".into(),
+                })
+            }
+        };
         let media_s3 = std::env::var("MEDIA_S3_BUCKET")
             .ok()
             .filter(|b| !b.trim().is_empty())
@@ -266,6 +299,7 @@ impl Config {
                 ..Default::default()
             },
             stripe,
+            paypal,
             bank_transfer_expiry: std::time::Duration::from_secs(
                 3600 * number("PAYMENT_EXPIRY_BANK_TRANSFER_HOURS", 72)?,
             ),

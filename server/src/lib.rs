@@ -361,6 +361,7 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
         )
         .route("/admin/products/export.csv", get(routes::catalog_export))
         .route("/admin/orders/export.csv", get(routes::orders_export))
+        .route("/order/{number}/paypal", get(routes::paypal_return))
         .route(
             "/admin/customers/{id}/export.json",
             get(routes::customer_export),
@@ -404,6 +405,7 @@ pub fn router(state: AppState, gateway: GatewaySettings) -> Router {
         // Outside sessions, CSP and the cross-site check: callers are servers, and the
         // signature is the check.
         .route("/webhooks/stripe", axum::routing::post(webhooks::stripe))
+        .route("/webhooks/paypal", axum::routing::post(webhooks::paypal))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -469,6 +471,12 @@ impl Application {
             tracing::info!(api = %stripe.api_url, "card payments by Stripe are on");
             methods.push(Arc::new(services::payments::stripe::StripeCard { client }));
         }
+        if let Some(paypal) = &config.paypal {
+            let client = services::payments::paypal::PayPalClient::new(paypal.clone())
+                .map_err(anyhow::Error::msg)?;
+            tracing::info!(api = %paypal.api_url, "PayPal is on");
+            methods.push(Arc::new(services::payments::paypal::PayPal { client }));
+        }
         methods.push(Arc::new(services::payments::BankTransfer {
             shop_name: config.shop_name.clone(),
             expires_after: Some(config.bank_transfer_expiry),
@@ -510,6 +518,9 @@ impl Application {
                 Arc::new(services::events::consumers::StripeEvents {
                     orders: orders.clone(),
                     pool: pool.clone(),
+                }),
+                Arc::new(services::events::consumers::PayPalEvents {
+                    orders: orders.clone(),
                 }),
             ],
         );

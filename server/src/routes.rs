@@ -211,10 +211,9 @@ pub async fn orders_export(
         Ok(actor) => actor,
         Err(refused) => return refused,
     };
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
     let query = domain::order_desk::OrderQuery::from_params(|k| {
         pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     });
@@ -257,6 +256,39 @@ pub async fn orders_export(
         axum::body::Body::from_stream(body),
     )
         .into_response()
+}
+
+/// `GET /order/{number}/paypal?token=…&PayerID=…`: the shopper is back from approving on
+/// PayPal. The shop captures the payment (once, however often this is loaded) and shows
+/// the order's page; a PayPal that cannot be reached leaves the order awaiting payment
+/// (reconciliation captures it later) and says so on the page.
+pub async fn paypal_return(
+    State(state): State<AppState>,
+    axum::extract::Path(number): axum::extract::Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
+    let token = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let number: String = number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(40)
+        .collect();
+    let link = state.services.orders.link(&number);
+    match state.services.orders.paypal_return(&number, &token).await {
+        Ok(_) => axum::response::Redirect::to(&format!("{link}&payment=returned")).into_response(),
+        Err(services::orders::OrderError::NotFound) => (
+            StatusCode::NOT_FOUND,
+            "This PayPal payment is not one of this shop's orders.",
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(order = %number, error = %e, "PayPal return not settled; reconciliation will look again");
+            axum::response::Redirect::to(&format!("{link}&payment=pending")).into_response()
+        }
+    }
 }
 
 /// `POST /admin/imports`: a multipart upload (`file`, `fetch_images`) of a

@@ -59,7 +59,7 @@ async fn main() -> anyhow::Result<()> {
                   CASE WHEN g % 1000 = 7 THEN 'Stripe reported a payment that does not match' END,
                   CASE WHEN g % 1000 = 7 THEN now() END
            FROM generate_series(1, $1::int) g
-           CROSS JOIN LATERAL (SELECT 1000 + (g * 7919) % 40000 AS sub) a
+           CROSS JOIN LATERAL (SELECT 1000 + (g::bigint * 7919) % 40000 AS sub) a
            CROSS JOIN LATERAL (SELECT
                CASE WHEN g % 20 = 0 THEN 'cancelled' WHEN g % 100 < 7 THEN 'open' ELSE 'completed' END AS o,
                CASE WHEN g % 20 = 0 THEN (CASE WHEN g % 3 = 0 THEN 'refunded' ELSE 'voided' END)
@@ -113,10 +113,18 @@ async fn main() -> anyhow::Result<()> {
     );
     let actor = Actor::command_line();
     let today = chrono::Utc::now().date_naive();
-    let ninety = (today - chrono::Duration::days(90)).format("%Y-%m-%d").to_string();
+    let ninety = (today - chrono::Duration::days(90))
+        .format("%Y-%m-%d")
+        .to_string();
     let page = 100;
     let shapes: Vec<(&str, OrderQuery)> = vec![
-        ("everything, newest first", OrderQuery { page, ..Default::default() }),
+        (
+            "everything, newest first",
+            OrderQuery {
+                page,
+                ..Default::default()
+            },
+        ),
         (
             "paid, not shipped (the packing queue), oldest first",
             OrderQuery {
@@ -129,7 +137,11 @@ async fn main() -> anyhow::Result<()> {
         ),
         (
             "cancelled, newest first",
-            OrderQuery { order: Some(OrderStatus::Cancelled), page, ..Default::default() },
+            OrderQuery {
+                order: Some(OrderStatus::Cancelled),
+                page,
+                ..Default::default()
+            },
         ),
         (
             "bank transfer, last 90 days, largest first",
@@ -153,19 +165,32 @@ async fn main() -> anyhow::Result<()> {
         ),
         (
             "name or e-mail starts with \"nora\"",
-            OrderQuery { q: "nora".into(), page, ..Default::default() },
+            OrderQuery {
+                q: "nora".into(),
+                page,
+                ..Default::default()
+            },
         ),
         (
             "needs review (page 1: there are ~1,000)",
-            OrderQuery { review: true, ..Default::default() },
+            OrderQuery {
+                review: true,
+                ..Default::default()
+            },
         ),
         (
             "e-mail customer4242@example.com (page 1)",
-            OrderQuery { q: "customer4242@example.com".into(), ..Default::default() },
+            OrderQuery {
+                q: "customer4242@example.com".into(),
+                ..Default::default()
+            },
         ),
         (
             "an order number (page 1)",
-            OrderQuery { q: format!("EMP-{}", 900_000_000 + orders / 2), ..Default::default() },
+            OrderQuery {
+                q: format!("EMP-{}", 900_000_000 + orders / 2),
+                ..Default::default()
+            },
         ),
     ];
     println!("{runs} runs per shape (after 20 to warm up), server time of the list call:");
@@ -197,7 +222,13 @@ async fn main() -> anyhow::Result<()> {
     }
     // The export of a filtered list, batch by batch as the endpoint streams it.
     for (label, query) in [
-        ("cancelled", OrderQuery { order: Some(OrderStatus::Cancelled), ..Default::default() }),
+        (
+            "cancelled",
+            OrderQuery {
+                order: Some(OrderStatus::Cancelled),
+                ..Default::default()
+            },
+        ),
         ("everything", OrderQuery::default()),
     ] {
         let t = Instant::now();

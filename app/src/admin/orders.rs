@@ -47,7 +47,11 @@ pub fn AdminOrdersPage() -> impl IntoView {
             let current = (q.sort.as_str().to_owned(), !q.reverse);
             let export = href_with(
                 "/admin/orders/export.csv",
-                &OrderQuery { page: 1, ..q.clone() }.params(),
+                &OrderQuery {
+                    page: 1,
+                    ..q.clone()
+                }
+                .params(),
             );
             view! {
             <form method="get" action="/admin/orders" role="search" class="card flex flex-wrap items-end gap-4" data-testid="order-search">
@@ -206,7 +210,6 @@ pub fn AdminOrderPage() -> impl IntoView {
                 let id = format!("refund-units-{}", l.line_no);
                 view! {
                     <div class="flex items-center gap-3">
-                        <input type="hidden" name=format!("line_nos[{i}]") value=l.line_no.to_string() />
                         <input id=id.clone() name=format!("units[{i}]") type="number" min="0" max=l.quantity.to_string() class="field w-20" inputmode="numeric" />
                         <label for=id>{format!("{} ({}) × {} at {}", l.product_name, l.variant_label, l.quantity, l.unit_price)}</label>
                     </div>
@@ -368,7 +371,7 @@ pub fn AdminOrderPage() -> impl IntoView {
                 <section class="card text-sm" aria-labelledby="refunds-heading">
                     <h2 id="refunds-heading" class="text-lg font-semibold">"Refunds"</h2>
                     <ul class="mt-2 space-y-1" data-testid="admin-order-refunds">
-                        {o.refunds.iter().map(|r| view! { <li>{format!("{} on {}{}", r.amount, r.on, if r.manual { " (bank transfer)" } else { "" })}</li> }).collect_view()}
+                        {o.refunds.iter().map(|r| view! { <li>{format!("{} on {}, {}", r.amount, r.on, r.to)}</li> }).collect_view()}
                     </ul>
                 </section>
             })}
@@ -451,12 +454,11 @@ pub async fn admin_order_action(number: String, action: String) -> Result<(), Ap
 }
 
 #[server(prefix = "/api", endpoint = "admin_order_refund")]
-#[allow(clippy::too_many_arguments)]
 pub async fn admin_order_refund(
     number: String,
     idempotency_key: String,
     amount: Option<String>,
-    line_nos: Option<Vec<u32>>,
+    // Units refunded of each line, in line order (`units[0]` is line 1).
     units: Option<Vec<String>>,
     restock: Option<String>,
     reason: Option<String>,
@@ -466,10 +468,9 @@ pub async fn admin_order_refund(
     with_status(
         async move {
             let actor = require_staff().await?;
-            let line_nos = line_nos.unwrap_or_default();
             let units = units.unwrap_or_default();
             let mut lines = Vec::new();
-            for (line_no, u) in line_nos.iter().zip(units.iter()) {
+            for (line_no, u) in (1u32..).zip(units.iter()) {
                 let u = u.trim();
                 if u.is_empty() {
                     continue;
@@ -477,10 +478,7 @@ pub async fn admin_order_refund(
                 let quantity = u.parse::<u32>().map_err(|_| {
                     AppError::field("lines", format!("Line {line_no}: enter a whole number of units."))
                 })?;
-                lines.push(Restock {
-                    line_no: *line_no,
-                    quantity,
-                });
+                lines.push(Restock { line_no, quantity });
             }
             let done = services()?
                 .orders

@@ -57,7 +57,7 @@ fn OrderDetails(order: OrderView) -> impl IntoView {
                     {(!order.refunds.is_empty()).then(|| view! {
                         <ul class="mt-2 space-y-1" data-testid="order-refunds">
                             {order.refunds.iter().map(|r| view! {
-                                <li data-testid="order-refund">{format!("Refunded {} on {}{}", r.amount, r.on, if r.manual { " by bank transfer" } else { " to your card" })}</li>
+                                <li data-testid="order-refund">{format!("Refunded {} on {} {}", r.amount, r.on, r.to)}</li>
                             }).collect_view()}
                         </ul>
                     })}
@@ -107,6 +107,12 @@ pub fn OrderPage() -> impl IntoView {
                             })}
                             {order.card_form.clone().map(|form| view! {
                                 <CardPayment number=order.number.clone() total=order.total.to_string() form />
+                            })}
+                            {order.pay_link.clone().map(|url| view! {
+                                <section class="card space-y-3" aria-label="Pay with PayPal">
+                                    <p class="text-sm text-stone-600">{format!("Pay {} with PayPal: you approve it on PayPal's site and come back here.", order.total)}</p>
+                                    <a href=url class="btn-primary" data-testid="paypal-approve">"Pay with PayPal"</a>
+                                </section>
                             })}
                             {(order.state.order == domain::OrderStatus::Open && order.state.payment.is_unpaid()).then(|| view! {
                                 <CancelOrder number=order.number.clone() />
@@ -239,7 +245,9 @@ pub async fn get_order(
             let number = number.trim().to_uppercase();
             let viewer = order_viewer(&number, key, false).await?;
             let mut notice = None;
-            if payment.is_some() {
+            if payment.as_deref() == Some("pending") {
+                notice = Some("We could not confirm your PayPal payment with PayPal just now. If you approved it, this order will show as paid within a few minutes: please do not pay again.".to_owned());
+            } else if payment.is_some() {
                 match s.orders.refresh_card_payment(&number, &viewer).await {
                     Ok(state) if state.payment == domain::PaymentStatus::Failed => {
                         notice = Some("Your card payment did not go through. Please try again, or use another card.".to_owned());

@@ -161,6 +161,7 @@ pub fn test_config(database_url: String) -> Config {
     // Two worker loops: parallel delivery is exercised, and the small pool stays free.
     config.event_workers = 2;
     config.stripe = None;
+    config.paypal = None;
     config
 }
 

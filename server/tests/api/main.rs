@@ -12,6 +12,8 @@ mod import;
 mod order_desk;
 mod orders;
 mod payments;
+mod paypal;
+mod paypal_standin;
 mod search;
 mod server_basics;
 mod shared_pages;

@@ -822,7 +822,7 @@ async fn an_admin_marks_an_offline_payment_as_paid() {
     );
     let order_page = format!("/admin/orders/{}", placed.number);
     let page = app.visit(&admin, &order_page).await;
-    assert_eq!(page.texts("admin-order-number"), [placed.number.clone()]);
+    assert_eq!(page.texts("admin-order-number"), [placed.number.as_str()]);
     assert!(
         page.body.contains(r#"data-testid="mark-paid-form""#)
             && page.body.contains(r#"data-testid="cancel-form""#)

@@ -172,7 +172,12 @@ pub(crate) async fn card(number: &str) -> String {
     token["card"]["id"].as_str().expect("card id").to_owned()
 }
 
-pub(crate) async fn pay(app: &TestApp, browser: &reqwest::Client, number: &str, card_id: &str) -> Page {
+pub(crate) async fn pay(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    number: &str,
+    card_id: &str,
+) -> Page {
     app.call(
         browser,
         "/api/order_pay_card",

@@ -58,7 +58,12 @@ async fn each_role_is_refused_what_it_may_not_do() {
                 Permission::ReadAudit,
                 200,
             ),
-            ("/api/admin_orders", vec![("query[page]", "1")], Permission::ReadOrders, 200),
+            (
+                "/api/admin_orders",
+                vec![("query[page]", "1")],
+                Permission::ReadOrders,
+                200,
+            ),
             (
                 "/api/admin_order_action",
                 vec![("number", "EMP-404404"), ("action", "mark_paid")],
@@ -488,7 +493,12 @@ async fn invite_accept_change_role_and_remove_signs_out_everywhere() {
         200
     );
     assert_eq!(app.visit(&nina, "/admin").await.status, 200);
-    assert_eq!(app.call(&nina, "/api/admin_orders", &[("query[page]", "1")]).await.status, 403);
+    assert_eq!(
+        app.call(&nina, "/api/admin_orders", &[("query[page]", "1")])
+            .await
+            .status,
+        403
+    );
     // A second device of hers.
     let nina_phone = app.browser();
     app.call(
@@ -508,7 +518,12 @@ async fn invite_accept_change_role_and_remove_signs_out_everywhere() {
         )
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
-    assert_eq!(app.call(&nina, "/api/admin_orders", &[("query[page]", "1")]).await.status, 200);
+    assert_eq!(
+        app.call(&nina, "/api/admin_orders", &[("query[page]", "1")])
+            .await
+            .status,
+        200
+    );
     // The last owner cannot step down or be left out.
     let alone = app
         .call(

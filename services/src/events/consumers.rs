@@ -197,13 +197,13 @@ impl Consumer for OrderPaymentEmails {
         let link = format!("{}{}", self.public_url, self.orders.link(&number));
         let (message, id) = if event.topic == "order.refunded" {
             let refund_id = id_in(event, "refund_id")?;
-            let (amount, manual) = self
+            let (amount, to) = self
                 .orders
                 .refund_amount(refund_id)
                 .await
                 .map_err(|e| e.to_string())?;
             (
-                templates::refund_issued(&self.shop_name, &link, &order, amount, manual),
+                templates::refund_issued(&self.shop_name, &link, &order, amount, to),
                 format!("order-{number}-refund-{refund_id}"),
             )
         } else if event.topic == "order.cancelled" && !expired {
@@ -283,5 +283,45 @@ impl Consumer for StripeEvents {
             .map_err(|e| e.to_string())?;
         tracing::debug!(event = id, kind = %stripe_event.kind, ?outcome, "Stripe event applied");
         Ok(())
+    }
+}
+
+/// Applies PayPal's events (stored once each by the webhook endpoint) to the orders they
+/// are about. Safe to run twice: `record_payment` only moves a payment forward, and a
+/// capture carries PayPal's request id.
+pub struct PayPalEvents {
+    pub orders: OrderService,
+}
+
+#[async_trait]
+impl Consumer for PayPalEvents {
+    fn name(&self) -> &'static str {
+        "paypal-events"
+    }
+
+    fn wants(&self, topic: &str) -> bool {
+        topic == "paypal.event"
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), String> {
+        let id = event
+            .payload
+            .get("paypal_event")
+            .and_then(serde_json::Value::as_str)
+            .ok_or("the event has no paypal_event")?;
+        match self.orders.apply_paypal_event(id).await {
+            Ok(()) => Ok(()),
+            // PayPal or the database is down: the worker tries again later.
+            Err(
+                e @ (crate::orders::OrderError::Payment(
+                    crate::payments::PaymentError::Unavailable(_),
+                )
+                | crate::orders::OrderError::Database(_)),
+            ) => Err(e.to_string()),
+            Err(e) => {
+                tracing::warn!(event = id, error = %e, "a PayPal event could not be applied; left as it is");
+                Ok(())
+            }
+        }
     }
 }

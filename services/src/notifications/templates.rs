@@ -305,12 +305,15 @@ pub fn refund_issued(
     link: &str,
     order: &domain::OrderView,
     amount: domain::Money,
-    manual: bool,
+    to: &str,
 ) -> OutgoingEmail {
-    let how = if manual {
-        "We have sent it back the way you paid (a bank transfer)."
-    } else {
-        "It goes back to the card you paid with; banks take 5 to 10 working days to show it."
+    let how = match to {
+        "by bank transfer" => "We have sent it back by bank transfer.".to_owned(),
+        "to your card" => {
+            "It goes back to the card you paid with; banks take 5 to 10 working days to show it."
+                .to_owned()
+        }
+        other => format!("It goes back {other}."),
     };
     notice(
         shop,

@@ -55,18 +55,23 @@ fn invalid(field: &str, message: impl Into<String>) -> OrderError {
 fn text_field(field: &str, value: &str, max: usize, what: &str) -> Result<String, OrderError> {
     let v = value.trim();
     if v.chars().count() > max {
-        return Err(invalid(field, format!("{what} can be at most {max} characters.")));
+        return Err(invalid(
+            field,
+            format!("{what} can be at most {max} characters."),
+        ));
     }
     if has_control_chars(v) {
-        return Err(invalid(field, format!("{what} cannot contain control characters.")));
+        return Err(invalid(
+            field,
+            format!("{what} cannot contain control characters."),
+        ));
     }
     Ok(v.to_owned())
 }
 
 fn check_key(key: &str) -> Result<&str, OrderError> {
     let key = key.trim();
-    if (16..=128).contains(&key.len())
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    if (16..=128).contains(&key.len()) && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
         Ok(key)
     } else {
@@ -116,8 +121,14 @@ impl OrderService {
             ));
         }
         let mut errors = Vec::new();
-        let from = day("from", &query.from).map_err(|e| errors.push(e)).ok().flatten();
-        let to = day("to", &query.to).map_err(|e| errors.push(e)).ok().flatten();
+        let from = day("from", &query.from)
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten();
+        let to = day("to", &query.to)
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten();
         if !query.method.is_empty() && self.payments.get(&query.method).is_none() {
             errors.push(invalid("method", "Choose a payment method from the list."));
         }
@@ -139,8 +150,10 @@ impl OrderService {
         }
         let upper = q.to_uppercase();
         let digits = upper.strip_prefix("EMP-").unwrap_or(&upper);
-        let number = (!digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| format!("EMP-{digits}"));
+        let number = (!digits.is_empty()
+            && digits.len() <= 18
+            && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("EMP-{digits}"));
         let prefix = (number.is_none() && !q.is_empty())
             .then(|| format!("{}%", crate::like_escaped(&q.to_lowercase())));
         Ok(Filters {
@@ -302,7 +315,8 @@ impl OrderService {
         if let Some(before) = before {
             qb.push(" AND o.id < ").push_bind(before);
         }
-        qb.push(" ORDER BY o.id DESC LIMIT ").push_bind(EXPORT_BATCH);
+        qb.push(" ORDER BY o.id DESC LIMIT ")
+            .push_bind(EXPORT_BATCH);
         let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&self.pool).await?;
         let detail = sqlx::query!(
             r#"SELECT id, subtotal_minor, shipping_minor, tax_minor, captured_minor
@@ -318,9 +332,23 @@ impl OrderService {
         let csv_error = |e: csv::Error| OrderError::Database(sqlx::Error::Protocol(e.to_string()));
         if before.is_none() {
             out.write_record([
-                "Number", "Placed (UTC)", "Email", "Name", "Order status", "Payment status",
-                "Fulfilment status", "Payment method", "Items", "Subtotal", "Shipping", "Tax",
-                "Total", "Captured", "Refunded", "Currency", "Needs review",
+                "Number",
+                "Placed (UTC)",
+                "Email",
+                "Name",
+                "Order status",
+                "Payment status",
+                "Fulfilment status",
+                "Payment method",
+                "Items",
+                "Subtotal",
+                "Shipping",
+                "Tax",
+                "Total",
+                "Captured",
+                "Refunded",
+                "Currency",
+                "Needs review",
             ])
             .map_err(csv_error)?;
         }
@@ -375,10 +403,9 @@ impl OrderService {
                       p.authorised_minor AS "authorised?", p.provider AS "provider?"
                FROM orders o
                LEFT JOIN users u ON u.id = o.user_id
-               LEFT JOIN payments p ON p.order_id = o.id AND p.provider = $2
+               LEFT JOIN payments p ON p.order_id = o.id
                WHERE o.number = $1"#,
-            number,
-            STRIPE
+            number
         )
         .fetch_optional(&self.pool)
         .await?
@@ -392,12 +419,7 @@ impl OrderService {
         )
         .fetch_all(&self.pool)
         .await?;
-        let refunds = sqlx::query!(
-            "SELECT amount_minor, method, created_at FROM refunds WHERE order_id = $1 ORDER BY id",
-            r.id
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let refunds = self.refund_views(r.id, &r.currency).await?;
         let state = self.state_of(
             &r.order_status,
             &r.payment_status,
@@ -469,14 +491,7 @@ impl OrderService {
             manual_payment: state.manual_payment,
             ship_to,
             timeline,
-            refunds: refunds
-                .into_iter()
-                .map(|f| RefundView {
-                    amount: m(f.amount_minor),
-                    on: f.created_at.format("%-d %B %Y").to_string(),
-                    manual: f.method == "manual",
-                })
-                .collect(),
+            refunds,
             may_manage: actor.role.may(Permission::ManageOrders),
             idempotency_key: crate::random::hex(16)
                 .map_err(|e| OrderError::Database(sqlx::Error::Protocol(e.to_string())))?,
@@ -491,7 +506,8 @@ impl OrderService {
         currency: &str,
     ) -> Result<Vec<RefundView>, OrderError> {
         Ok(sqlx::query!(
-            "SELECT amount_minor, method, created_at FROM refunds WHERE order_id = $1 ORDER BY id",
+            "SELECT r.amount_minor, r.method, r.created_at, o.payment_method
+             FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.order_id = $1 ORDER BY r.id",
             order_id
         )
         .fetch_all(&self.pool)
@@ -501,6 +517,7 @@ impl OrderService {
             amount: money(f.amount_minor, currency),
             on: f.created_at.format("%-d %B %Y").to_string(),
             manual: f.method == "manual",
+            to: refund_to(&f.method, &f.payment_method).to_owned(),
         })
         .collect())
     }
@@ -525,16 +542,20 @@ impl OrderService {
         Ok(())
     }
 
-    /// A refund's amount and whether it was paid back by hand (for its e-mail).
-    pub async fn refund_amount(&self, refund_id: i64) -> Result<(Money, bool), OrderError> {
+    /// A refund's amount and where it went (for its e-mail).
+    pub async fn refund_amount(&self, refund_id: i64) -> Result<(Money, &'static str), OrderError> {
         let r = sqlx::query!(
-            "SELECT amount_minor, currency, method FROM refunds WHERE id = $1",
+            "SELECT r.amount_minor, r.currency, r.method, o.payment_method
+             FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1",
             refund_id
         )
         .fetch_optional(&self.pool)
         .await?
         .ok_or(OrderError::NotFound)?;
-        Ok((money(r.amount_minor, &r.currency), r.method == "manual"))
+        Ok((
+            money(r.amount_minor, &r.currency),
+            refund_to(&r.method, &r.payment_method),
+        ))
     }
 
     /// Everything that happened to an order, newest first: its placing, every change to
@@ -607,7 +628,12 @@ impl OrderService {
     }
 
     /// A member of staff notes something on the order (never shown to the customer).
-    pub async fn add_note(&self, actor: &Actor, number: &str, body: &str) -> Result<(), OrderError> {
+    pub async fn add_note(
+        &self,
+        actor: &Actor,
+        number: &str,
+        body: &str,
+    ) -> Result<(), OrderError> {
         actor.require(Permission::ReadOrders)?;
         let body = body.trim();
         if body.is_empty() {
@@ -618,10 +644,11 @@ impl OrderService {
         actor
             .confirm::<OrderError>(&mut tx, Permission::ReadOrders)
             .await?;
-        let order_id = sqlx::query_scalar!("SELECT id FROM orders WHERE number = $1", number.trim())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(OrderError::NotFound)?;
+        let order_id =
+            sqlx::query_scalar!("SELECT id FROM orders WHERE number = $1", number.trim())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(OrderError::NotFound)?;
         sqlx::query!(
             "INSERT INTO order_notes (order_id, author_id, body) VALUES ($1, $2, $3)",
             order_id,
@@ -663,12 +690,12 @@ impl OrderService {
             r#"SELECT o.id, o.number, o.order_status, o.payment_status, o.fulfilment_status,
                       o.payment_method, o.review_reason, o.currency, o.total_minor, o.tax_rate_bps,
                       o.captured_minor, o.refunded_minor,
-                      p.id AS "payment_id?", p.reference AS "reference?", p.authorised_minor AS "authorised?"
-               FROM orders o LEFT JOIN payments p ON p.order_id = o.id AND p.provider = $2
+                      p.id AS "payment_id?", p.reference AS "reference?", p.authorised_minor AS "authorised?",
+                      p.provider AS "provider?", p.capture_reference
+               FROM orders o LEFT JOIN payments p ON p.order_id = o.id
                WHERE o.number = $1
                FOR UPDATE OF o"#,
-            number,
-            STRIPE
+            number
         )
         .fetch_optional(&mut *conn)
         .await?
@@ -690,6 +717,8 @@ impl OrderService {
             captured: r.captured_minor,
             refunded: r.refunded_minor,
             card: r.payment_id.zip(r.reference),
+            provider: r.provider.unwrap_or_default(),
+            capture_reference: r.capture_reference,
             authorised: r.authorised.unwrap_or(0),
         })
     }
@@ -714,9 +743,9 @@ impl OrderService {
             .confirm::<OrderError>(&mut tx, Permission::ManageOrders)
             .await?;
         let o = self.lock_for_money(&mut tx, number.trim()).await?;
-        let Some((payment_id, reference)) = o.card.clone() else {
+        let Some((payment_id, reference)) = o.card.clone().filter(|_| o.provider == STRIPE) else {
             return Err(OrderError::Conflict(
-                "Only a card payment is captured; this order is paid by hand.",
+                "Only an authorised card payment is captured here.",
             ));
         };
         if o.state.order != OrderStatus::Open || o.state.payment != PaymentStatus::Authorised {
@@ -792,7 +821,11 @@ impl OrderService {
             &o.currency,
             Some(&reference),
             Cause::Admin,
-            if captured < authorised { "partial capture" } else { "" },
+            if captured < authorised {
+                "partial capture"
+            } else {
+                ""
+            },
         )
         .await?;
         sqlx::query!(
@@ -807,9 +840,11 @@ impl OrderService {
             "order",
             &o.number,
             "capture",
-            Changes::new()
-                .set("amount", captured)
-                .field("payment_status", o.state.payment.as_str(), next.payment.as_str()),
+            Changes::new().set("amount", captured).field(
+                "payment_status",
+                o.state.payment.as_str(),
+                next.payment.as_str(),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -837,8 +872,12 @@ impl OrderService {
         actor.require(Permission::ManageOrders)?;
         let key = check_key(&request.idempotency_key)?;
         let reason = text_field("reason", &request.reason, MAX_REASON_CHARS, "A reason")?;
-        let reference =
-            text_field("reference", &request.reference, MAX_REFERENCE_CHARS, "A reference")?;
+        let reference = text_field(
+            "reference",
+            &request.reference,
+            MAX_REFERENCE_CHARS,
+            "A reference",
+        )?;
         let mut units: BTreeMap<u32, u32> = BTreeMap::new();
         for Restock { line_no, quantity } in &request.lines {
             if *quantity > 0 {
@@ -873,7 +912,10 @@ impl OrderService {
         }
         let held = o.captured - o.refunded;
         if held <= 0 {
-            return Err(invalid("amount", "Nothing of this order's payment is left to refund."));
+            return Err(invalid(
+                "amount",
+                "Nothing of this order's payment is left to refund.",
+            ));
         }
         let lines = sqlx::query!(
             "SELECT line_no, variant_id, unit_price_minor, quantity, restocked
@@ -886,8 +928,14 @@ impl OrderService {
         let mut lines_value = Money::zero(o.currency());
         let mut back: Vec<(i64, i32, i32)> = Vec::new();
         for (&line_no, &qty) in &units {
-            let Some(l) = lines.iter().find(|l| i64::from(l.line_no) == i64::from(line_no)) else {
-                errors.push(FieldError::new("lines", format!("The order has no line {line_no}.")));
+            let Some(l) = lines
+                .iter()
+                .find(|l| i64::from(l.line_no) == i64::from(line_no))
+            else {
+                errors.push(FieldError::new(
+                    "lines",
+                    format!("The order has no line {line_no}."),
+                ));
                 continue;
             };
             let left = if request.restock {
@@ -910,7 +958,10 @@ impl OrderService {
                 .and_then(|v| lines_value.checked_add(v).ok())
             {
                 Some(v) => lines_value = v,
-                None => errors.push(FieldError::new("lines", "Those lines are worth more than can be refunded.")),
+                None => errors.push(FieldError::new(
+                    "lines",
+                    "Those lines are worth more than can be refunded.",
+                )),
             }
             if request.restock {
                 match l.variant_id {
@@ -923,7 +974,10 @@ impl OrderService {
             }
         }
         if request.restock && units.is_empty() {
-            errors.push(FieldError::new("lines", "Choose the units to put back in stock."));
+            errors.push(FieldError::new(
+                "lines",
+                "Choose the units to put back in stock.",
+            ));
         }
         let amount = match asked {
             Asked::Remaining => held,
@@ -973,15 +1027,38 @@ impl OrderService {
         // Through the card provider, under this refund's own key, while the order is
         // locked: a second click waits and then finds the refund above.
         let provider_reference = match &o.card {
-            Some((_, intent)) => {
+            Some((_, intent)) if o.provider == STRIPE => {
                 let stripe = self.card_client()?;
                 let units = stripe_amount(o.money(amount)).ok_or_else(|| {
-                    invalid("amount", "This amount cannot be refunded in the provider's units.")
+                    invalid(
+                        "amount",
+                        "This amount cannot be refunded in the provider's units.",
+                    )
                 })?;
                 let refund = stripe.refund(intent, units, key, &o.number).await?;
                 if matches!(refund.status.as_str(), "failed" | "canceled") {
                     return Err(PaymentError::Declined(format!(
                         "Stripe did not refund it (the refund is {}).",
+                        refund.status
+                    ))
+                    .into());
+                }
+                Some(refund.id)
+            }
+            Some(_) => {
+                let paypal = self
+                    .payments
+                    .paypal()
+                    .ok_or(OrderError::NotPayable("PayPal is not available."))?;
+                let capture = o.capture_reference.as_deref().ok_or(OrderError::Conflict(
+                    "PayPal has not told the shop which capture to refund yet; try again in a minute.",
+                ))?;
+                let refund = paypal
+                    .refund_capture(capture, o.money(amount), key, &o.number)
+                    .await?;
+                if matches!(refund.status.as_str(), "FAILED" | "CANCELLED") {
+                    return Err(PaymentError::Declined(format!(
+                        "PayPal did not refund it (the refund is {}).",
                         refund.status
                     ))
                     .into());
@@ -1010,7 +1087,11 @@ impl OrderService {
             key,
             amount,
             o.currency.trim(),
-            if o.card.is_some() { "provider" } else { "manual" },
+            if o.card.is_some() {
+                "provider"
+            } else {
+                "manual"
+            },
             provider_reference,
             reference,
             reason,
@@ -1045,7 +1126,9 @@ impl OrderService {
             "refunded",
             amount,
             &o.currency,
-            provider_reference.as_deref().or(Some(reference.as_str()).filter(|r| !r.is_empty())),
+            provider_reference
+                .as_deref()
+                .or(Some(reference.as_str()).filter(|r| !r.is_empty())),
             Cause::Admin,
             &reason,
         )
@@ -1091,9 +1174,11 @@ impl OrderService {
         )
         .execute(&mut *tx)
         .await?;
-        let mut changes = Changes::new()
-            .set("amount", amount)
-            .field("payment_status", o.state.payment.as_str(), next.payment.as_str());
+        let mut changes = Changes::new().set("amount", amount).field(
+            "payment_status",
+            o.state.payment.as_str(),
+            next.payment.as_str(),
+        );
         if !reason.is_empty() {
             changes = changes.set("reason", &reason);
         }
@@ -1164,7 +1249,11 @@ impl OrderService {
             &number,
             OrderAction::Cancel,
             false,
-            Some(if reason.is_empty() { "cancelled by staff" } else { &reason }),
+            Some(if reason.is_empty() {
+                "cancelled by staff"
+            } else {
+                &reason
+            }),
             Cause::Admin,
             Some(actor),
         )
@@ -1201,7 +1290,10 @@ impl OrderService {
         actor.require(Permission::ManageOrders)?;
         let reason = text_field("reason", reason, MAX_REASON_CHARS, "A reason")?;
         if reason.is_empty() {
-            return Err(invalid("reason", "Say what was checked, or what was done about it."));
+            return Err(invalid(
+                "reason",
+                "Say what was checked, or what was done about it.",
+            ));
         }
         let mut tx = self.pool.begin().await?;
         actor
@@ -1209,7 +1301,9 @@ impl OrderService {
             .await?;
         let o = self.lock_for_money(&mut tx, number.trim()).await?;
         let Some(flag) = o.state.review.clone() else {
-            return Err(OrderError::Conflict("This order is not flagged for review."));
+            return Err(OrderError::Conflict(
+                "This order is not flagged for review.",
+            ));
         };
         sqlx::query!(
             "UPDATE orders SET review_reason = NULL, review_flagged_at = NULL, updated_at = now() WHERE id = $1",
@@ -1246,8 +1340,12 @@ struct Locked {
     tax_rate_bps: u32,
     captured: i64,
     refunded: i64,
-    /// The card payment: its id and the provider's reference.
+    /// The provider's payment (a card, PayPal): its id and the provider's reference.
     card: Option<(i64, String)>,
+    /// `stripe`, `paypal`; empty for orders paid by hand.
+    provider: String,
+    /// PayPal's capture, which refunds go to.
+    capture_reference: Option<String>,
     authorised: i64,
 }
 
@@ -1258,6 +1356,15 @@ impl Locked {
 
     fn money(&self, minor: i64) -> Money {
         money(minor, &self.currency)
+    }
+}
+
+/// Where a refund went, in the customer's words.
+fn refund_to(method: &str, payment_method: &str) -> &'static str {
+    match (method, payment_method) {
+        ("manual", _) => "by bank transfer",
+        (_, "paypal") => "to your PayPal account",
+        _ => "to your card",
     }
 }
 
@@ -1306,9 +1413,17 @@ mod tests {
     #[test]
     fn timeline_rows_read_as_sentences() {
         assert_eq!(
-            timeline_text("staff", "refund", "$5.00", "damaged · 1 unit(s) back in stock"),
+            timeline_text(
+                "staff",
+                "refund",
+                "$5.00",
+                "damaged · 1 unit(s) back in stock"
+            ),
             "Refunded $5.00 — damaged · 1 unit(s) back in stock"
         );
-        assert_eq!(timeline_text("email", "email", "", "Your order"), "E-mail sent: Your order");
+        assert_eq!(
+            timeline_text("email", "email", "", "Your order"),
+            "E-mail sent: Your order"
+        );
     }
 }

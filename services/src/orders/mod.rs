@@ -20,6 +20,7 @@
 
 mod desk;
 mod paying;
+mod paypal_flow;
 
 pub use desk::{Refunded, EXPORT_BATCH};
 pub use paying::{Cause, ExpiryJob, Observation, PaymentOutcome, ReconcileJob, WebhookError};
@@ -797,7 +798,7 @@ impl OrderService {
             manual_payment: self
                 .payments
                 .get(method)
-                .is_none_or(|p| p.stripe().is_none()),
+                .is_none_or(|p| p.processor().is_none()),
             review,
         }
     }
@@ -987,8 +988,7 @@ impl OrderService {
             if let Some(reason) = reason {
                 changes = changes.set("reason", reason);
             }
-            crate::audit::record(&mut tx, actor, "order", number, action.as_str(), changes)
-                .await?;
+            crate::audit::record(&mut tx, actor, "order", number, action.as_str(), changes).await?;
         }
         tx.commit().await?;
         if to.order == OrderStatus::Cancelled {
@@ -1053,6 +1053,18 @@ impl OrderService {
             .and_then(|p| p.stripe())
             .filter(|_| payable)
             .map(crate::payments::stripe::StripeClient::card_form);
+        // PayPal's approval link, while the order can still be paid.
+        let pay_link = if payable && provider.as_ref().is_some_and(|p| p.paypal().is_some()) {
+            sqlx::query_scalar!(
+                "SELECT client_secret FROM payments WHERE order_id = $1 AND provider = 'paypal'",
+                r.id
+            )
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten()
+        } else {
+            None
+        };
         let payment_name = self
             .payments
             .get(&r.payment_method)
@@ -1096,6 +1108,7 @@ impl OrderService {
             payment_method: payment_name,
             payment_instructions: instructions,
             card_form,
+            pay_link,
             notice: None,
             ship_to,
             refunds,

@@ -46,13 +46,16 @@ impl Cause {
 /// What a provider says about one of its payments.
 #[derive(Debug, Clone)]
 pub struct Observation {
-    /// The provider's id for the payment (a PaymentIntent id).
+    /// Whose payment: `stripe` or `paypal`.
+    pub provider: &'static str,
+    /// The provider's id for the payment (a PaymentIntent id, a PayPal order id).
     pub reference: String,
     /// The provider's own word for the state.
     pub provider_status: String,
     /// The payment status that state means, if it means one (`processing` does not).
     pub target: Option<PaymentStatus>,
-    /// In the provider's units.
+    /// In the provider's units (Stripe's table for Stripe; the shop's minor units for
+    /// PayPal, read from its decimals; -1 when PayPal's amount could not be read).
     pub amount: i64,
     pub currency: String,
     /// What was actually taken, when the provider says.
@@ -79,6 +82,7 @@ impl Observation {
             _ => None,
         };
         Self {
+            provider: STRIPE,
             reference: intent.id.clone(),
             provider_status: intent.status.clone(),
             target,
@@ -152,11 +156,14 @@ impl OrderService {
     /// asked once even if it ignored idempotency keys.
     pub(super) async fn start_payment(&self, order_id: i64) -> Result<PaymentNext, OrderError> {
         let (request, provider) = self.payment_request(order_id).await?;
-        if provider.stripe().is_none() {
+        let Some(processor) = provider.processor() else {
             return Ok(provider.create_intent(&request).await?.next);
-        }
-        self.ensure_intent(&request, provider.as_ref()).await?;
-        Ok(PaymentNext::Card)
+        };
+        let (_, approve) = self.ensure_intent(&request, provider.as_ref()).await?;
+        Ok(match (processor, approve) {
+            ("paypal", Some(url)) => PaymentNext::Redirect { url },
+            _ => PaymentNext::Card,
+        })
     }
 
     /// What the order's provider is asked for, and the provider.
@@ -196,13 +203,18 @@ impl OrderService {
         ))
     }
 
-    /// The order's Stripe PaymentIntent id, made now if there is none yet (and only while
-    /// the order is open and unpaid: checked under the same lock a cancellation takes).
+    /// The order's payment at its provider (a Stripe PaymentIntent, a PayPal order): its id
+    /// and what the shopper's browser needs (Stripe's client secret, PayPal's approval
+    /// link), made now if there is none yet (and only while the order is open and unpaid:
+    /// checked under the same lock a cancellation takes).
     async fn ensure_intent(
         &self,
         request: &PaymentRequest,
         provider: &dyn crate::payments::PaymentProvider,
-    ) -> Result<String, OrderError> {
+    ) -> Result<(String, Option<String>), OrderError> {
+        let processor = provider
+            .processor()
+            .ok_or(OrderError::NotPayable("This order is paid by hand."))?;
         let mut tx = self.pool.begin().await?;
         sqlx::query!(
             "SELECT pg_advisory_xact_lock(hashtextextended('payment-intent:' || $1::bigint, 0))",
@@ -211,15 +223,15 @@ impl OrderService {
         .execute(&mut *tx)
         .await?;
         let existing = sqlx::query!(
-            "SELECT id, reference, provider_status FROM payments WHERE order_id = $1 AND provider = $2",
+            "SELECT id, reference, client_secret, provider_status FROM payments WHERE order_id = $1 AND provider = $2",
             request.order_id,
-            STRIPE
+            processor
         )
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(existing) = &existing {
             if existing.provider_status != "canceled" {
-                return Ok(existing.reference.clone());
+                return Ok((existing.reference.clone(), existing.client_secret.clone()));
             }
         }
         let payable = sqlx::query_scalar!(
@@ -264,7 +276,7 @@ impl OrderService {
                  last_error = NULL, updated_at = now()
              RETURNING id",
             request.order_id,
-            STRIPE,
+            processor,
             reference,
             intent.client_secret,
             currency,
@@ -286,7 +298,7 @@ impl OrderService {
         )
         .await?;
         tx.commit().await?;
-        Ok(reference)
+        Ok((reference, intent.client_secret))
     }
 
     /// Applies what the provider says about a payment (see the module notes).
@@ -303,7 +315,7 @@ impl OrderService {
              FROM payments p JOIN orders o ON o.id = p.order_id
              WHERE p.provider = $1 AND p.reference = $2
              FOR UPDATE OF o, p",
-            STRIPE,
+            seen.provider,
             seen.reference
         )
         .fetch_optional(&mut *tx)
@@ -342,16 +354,33 @@ impl OrderService {
         };
         let currency = currency_of(&row.currency);
         let total = Money::new(row.total_minor, currency);
-        let expected = stripe_amount(total);
+        // Amounts in the provider's units: Stripe's table, or the shop's own for PayPal.
+        let units = |m: Money| {
+            if seen.provider == STRIPE {
+                stripe_amount(m)
+            } else {
+                Some(m.amount_minor())
+            }
+        };
+        let system = if seen.provider == STRIPE {
+            "Stripe"
+        } else {
+            "PayPal"
+        };
+        let expected = units(total);
         let takes_money = matches!(target, PaymentStatus::Paid | PaymentStatus::Authorised);
-        let reported = from_stripe(
-            seen.received.filter(|r| *r > 0).unwrap_or(seen.amount),
-            &seen.currency,
-        );
+        let reported_units = seen.received.filter(|r| *r > 0).unwrap_or(seen.amount);
+        let reported = if seen.provider == STRIPE {
+            from_stripe(reported_units, &seen.currency)
+        } else {
+            Currency::parse(seen.currency.trim())
+                .ok()
+                .map(|c| Money::new(reported_units, c))
+        };
         // What the shop itself captured of it (a partial capture from the order desk):
-        // Stripe then reports that much received, which is no mismatch.
+        // the provider then reports that much received, which is no mismatch.
         let captured_here = (row.captured_minor > 0)
-            .then(|| stripe_amount(Money::new(row.captured_minor, currency)))
+            .then(|| units(Money::new(row.captured_minor, currency)))
             .flatten();
         let problem = if lapsed {
             Some(
@@ -367,14 +396,17 @@ impl OrderService {
                     .received
                     .is_some_and(|r| r > 0 && Some(r) != expected && Some(r) != captured_here))
         {
-            Some(format!(
-                "Stripe reported a payment of {} {} for an order of {total}.",
-                seen.received.filter(|r| *r > 0).unwrap_or(seen.amount),
-                seen.currency.to_uppercase()
-            ))
+            Some(match reported.filter(|_| seen.provider != STRIPE) {
+                Some(m) => format!("{system} reported a payment of {m} for an order of {total}."),
+                None => format!(
+                    "{system} reported a payment of {} {} for an order of {total}.",
+                    reported_units,
+                    seen.currency.to_uppercase()
+                ),
+            })
         } else if state.order == OrderStatus::Cancelled {
             Some(format!(
-                "Stripe took {total} for this order after it was cancelled: refund it."
+                "{system} took {total} for this order after it was cancelled: refund it."
             ))
         } else {
             None
@@ -593,7 +625,7 @@ impl OrderService {
             .await?;
         let order_id = self.order_id(&order.number).await?;
         let (request, provider) = self.payment_request(order_id).await?;
-        let reference = self.ensure_intent(&request, provider.as_ref()).await?;
+        let (reference, _) = self.ensure_intent(&request, provider.as_ref()).await?;
         match stripe.pay_with(&reference, payment_method).await {
             Ok(intent) => {
                 self.record_payment(&Observation::from_intent(&intent, None), Cause::Shopper)
@@ -783,6 +815,30 @@ impl OrderService {
                         }
                     }
                 }
+                if provider.paypal().is_some() {
+                    // Approved at PayPal after all: captured now, not expired.
+                    let reference = sqlx::query_scalar!(
+                        "SELECT p.reference FROM payments p JOIN orders o ON o.id = p.order_id
+                         WHERE o.number = $1 AND p.provider = 'paypal'",
+                        number
+                    )
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    if let Some(reference) = reference {
+                        match self.capture_paypal(&reference, Cause::Reconciliation).await {
+                            Ok(PaymentOutcome::Changed(s)) if !s.payment.is_unpaid() => continue,
+                            Ok(PaymentOutcome::Flagged(_)) => continue,
+                            Ok(_) => {}
+                            Err(e @ OrderError::Payment(PaymentError::Unavailable(_))) => {
+                                return Err(e)
+                            }
+                            // PayPal has no such order any more (it lapsed there too).
+                            Err(e) => {
+                                tracing::warn!(order = %number, error = %e, "PayPal could not tell about an expiring order; cancelling it");
+                            }
+                        }
+                    }
+                }
                 match self
                     .transition_from(
                         &number,
@@ -832,8 +888,13 @@ impl crate::jobs::Job for ReconcileJob {
             .reconcile_payments(self.older_than, 200)
             .await
             .map_err(|e| e.to_string())?;
+        let (paypal_asked, paypal_changed) = self
+            .orders
+            .reconcile_paypal(self.older_than, 200)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(format!(
-            "asked Stripe about {asked} payment(s); {changed} had changed"
+            "asked Stripe about {asked} payment(s), {changed} had changed; asked PayPal about {paypal_asked}, {paypal_changed} had changed"
         ))
     }
 }
@@ -867,8 +928,14 @@ impl crate::jobs::Job for ExpiryJob {
 /// Why a webhook delivery was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    #[error("Card payments are not configured here.")]
+    #[error("This payment provider is not configured here.")]
     NotConfigured,
+    /// The provider did not confirm the delivery (PayPal's verification said no).
+    #[error("{0}")]
+    Unverified(&'static str),
+    /// The provider could not be asked to verify it (try again later).
+    #[error("{0}")]
+    Provider(crate::payments::PaymentError),
     #[error("{0}")]
     Signature(#[from] crate::payments::webhook::SignatureError),
     #[error("{0}")]

@@ -3,11 +3,12 @@
 //! webhook, the shopper's return, the reconciliation job, or staff for offline methods).
 //!
 //! Methods: bank transfer and pay on delivery (offline; always on, so a fresh shop needs
-//! nothing), and card payments by Stripe when its keys are set (`stripe.rs`; webhooks
-//! verified by `webhook.rs`). What a payment did to an order is recorded by
+//! nothing), card payments by Stripe when its keys are set (`stripe.rs`; webhooks
+//! verified by `webhook.rs`), and PayPal when its keys are set (`paypal.rs`). What a payment did to an order is recorded by
 //! `orders::paying`.
 
 pub mod manual;
+pub mod paypal;
 pub mod stripe;
 pub mod webhook;
 
@@ -37,6 +38,8 @@ pub enum PaymentNext {
     Offline { instructions: String },
     /// Enter a card on the order page (Stripe Elements).
     Card,
+    /// Approve the payment on the provider's site (PayPal), which sends the shopper back.
+    Redirect { url: String },
 }
 
 /// A payment asked of the provider, not yet confirmed.
@@ -90,6 +93,15 @@ pub trait PaymentProvider: Send + Sync {
     fn stripe(&self) -> Option<&stripe::StripeClient> {
         None
     }
+    /// The PayPal client, for the PayPal method.
+    fn paypal(&self) -> Option<&paypal::PayPalClient> {
+        None
+    }
+    /// The provider code its payments have in `payments` (`stripe`, `paypal`); `None`
+    /// for the offline methods, which staff confirm by hand.
+    fn processor(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The payment methods a shopper can choose, by code.
@@ -121,5 +133,10 @@ impl Payments {
     /// The Stripe client, when card payments are on.
     pub fn stripe(&self) -> Option<&stripe::StripeClient> {
         self.providers.iter().find_map(|p| p.stripe())
+    }
+
+    /// The PayPal client, when PayPal is on.
+    pub fn paypal(&self) -> Option<&paypal::PayPalClient> {
+        self.providers.iter().find_map(|p| p.paypal())
     }
 }

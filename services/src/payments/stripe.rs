@@ -476,6 +476,10 @@ impl PaymentProvider for StripeCard {
     fn stripe(&self) -> Option<&StripeClient> {
         Some(&self.client)
     }
+
+    fn processor(&self) -> Option<&'static str> {
+        Some("stripe")
+    }
 }
 
 #[cfg(test)]
