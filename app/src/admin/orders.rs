@@ -186,7 +186,25 @@ pub fn AdminOrderPage() -> impl IntoView {
     let review = ServerAction::<AdminOrderClearReview>::new();
     let note = ServerAction::<AdminOrderNote>::new();
     let moved = ServerAction::<AdminOrderAction>::new();
-    let order = Resource::new(number, load_admin_order);
+    // Reloaded after every action, so the page's figures and its form key are fresh
+    // (a second refund from the same page gets a key of its own).
+    let order = Resource::new(
+        move || {
+            (
+                number(),
+                [
+                    refund.version().get(),
+                    capture.version().get(),
+                    cancel.version().get(),
+                    paid.version().get(),
+                    review.version().get(),
+                    note.version().get(),
+                    moved.version().get(),
+                ],
+            )
+        },
+        |(n, _)| load_admin_order(n),
+    );
     let refund_error = action_error(refund.value());
     let capture_error = action_error(capture.value());
     let cancel_error = action_error(cancel.value());

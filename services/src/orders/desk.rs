@@ -1004,6 +1004,9 @@ impl OrderService {
                 }
             },
         };
+        if amount <= 0 && errors.is_empty() {
+            errors.push(FieldError::new("amount", "Refund more than nothing."));
+        }
         if amount > held {
             errors.push(FieldError::new(
                 "amount",
